@@ -30,19 +30,22 @@ def _usage() -> str:
     return "\n".join(lines)
 
 
-def _load(name: str) -> Callable[[list[str]], int]:
+def _missing_extra(name: str, error: ModuleNotFoundError) -> SystemExit | None:
+    """One line naming the extra to install, when `error` is a training module that is absent."""
+    missing = (error.name or "").split(".")[0]
+    if missing in _TRAIN_EXTRA_MODULES:
+        return SystemExit(f"ganloops {name}: needs the training extra (missing module '{missing}'): "
+                          f"pip install 'ganloops[train]'")
+    return None
+
+
+def _run(name: str, argv: list[str]) -> int:
     module_name, func_name, _ = SUBCOMMANDS[name]
     try:
-        module = importlib.import_module(module_name)
+        command: Callable[[list[str]], int] = getattr(importlib.import_module(module_name), func_name)
+        return int(command(argv) or 0)
     except ModuleNotFoundError as e:
-        missing = (e.name or "").split(".")[0]
-        if missing in _TRAIN_EXTRA_MODULES:
-            raise SystemExit(
-                f"ganloops {name}: needs the training extra (missing module '{missing}'): "
-                f"pip install 'ganloops[train]'"
-            ) from None
-        raise
-    return getattr(module, func_name)
+        raise _missing_extra(name, e) or e from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -58,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ganloops: unknown command '{name}'\n\n{_usage()}", file=sys.stderr)
         return 2
     try:
-        return int(_load(name)(args[1:]) or 0)
+        return _run(name, args[1:])
     except KeyboardInterrupt:
         print(f"ganloops {name}: interrupted", file=sys.stderr)
         return 130
