@@ -110,7 +110,14 @@ class StyleLayer(nn.Module):
 
 
 class ToAudio(nn.Module):
-    """Features -> audio channels: a 1x1 modulated conv without demodulation (StyleGAN2's toRGB)."""
+    """Features -> audio channels: a 1x1 modulated conv without demodulation (StyleGAN2's toRGB).
+
+    Its output would start with a standard deviation above 1, deep in tanh's flat region
+    where gradients vanish; a constant ``output_gain`` starts training at a moderate level
+    instead (a constant rather than a smaller init, so the equalised learning rate holds).
+    """
+
+    output_gain: float = 0.25
 
     def __init__(self, in_channels: int, out_channels: int, w_dim: int) -> None:
         super().__init__()
@@ -118,7 +125,7 @@ class ToAudio(nn.Module):
         self.bias = nn.Parameter(torch.zeros(out_channels))
 
     def forward(self, x: Tensor, w: Tensor) -> Tensor:
-        return self.conv(x, w) + self.bias.view(1, -1, 1)
+        return self.conv(x, w) * self.output_gain + self.bias.view(1, -1, 1)
 
 
 class StyleWaveGANGenerator(Generator):
