@@ -17,6 +17,8 @@ from instrument import __version__
 SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "dataset": ("training.cli", "dataset_main", "build a loop dataset (synth or from a folder of audio)"),
     "train": ("training.cli", "train_main", "train a generator from a config/preset"),
+    "export": ("export.cli", "export_main", "export a trained run or checkpoint as a verified model bundle"),
+    "info": ("instrument.info", "info_main", "describe a model bundle; --parity re-checks its rendering"),
 }
 
 _TRAIN_EXTRA_MODULES = {"torch", "librosa", "scipy", "soxr", "matplotlib", "onnx", "onnxscript"}
