@@ -17,7 +17,7 @@ import soundfile as sf
 
 from instrument.cli import main as ganloops_main
 from training.data.drums import (
-    SYNTH_KIT, HydrogenKit, classify_instrument, discover_kits, load_one_shot, parse_drumkit,
+    DEFAULT_DRUMKIT_ROOT, SYNTH_KIT, HydrogenKit, classify_instrument, discover_kits, load_one_shot, parse_drumkit,
 )
 from training.data.patterns import SCALES
 from training.data.store import LoopSpec, LoopStore
@@ -338,6 +338,17 @@ def test_recorded_kit_is_what_plays(alpha_kit):
     assert dominant_hz(None) < 400.0
 
 
+@pytest.mark.skipif(not DEFAULT_DRUMKIT_ROOT.is_dir(), reason="Debian's hydrogen-drumkits is not installed")
+def test_installed_hydrogen_kits_are_found_and_each_one_plays():
+    kits = discover_kits(DEFAULT_DRUMKIT_ROOT)
+    assert len(kits) >= 3
+    spec = LoopSpec(sample_rate=16000, bpm=128.0, bars=1)
+    for i, kit in enumerate(kits):
+        r = render_loop_info(spec, STYLES[i % len(STYLES)], np.random.default_rng(i), kit, parts=("drums",))
+        assert r.kit == kit.name
+        assert np.sqrt(np.mean(r.audio ** 2)) > 0.01, kit.name
+
+
 # ---------------------------------------------------------------------------------------------
 # Building a dataset
 
@@ -393,6 +404,8 @@ def test_bad_arguments_raise_errors_that_name_the_culprit(tmp_path, kits_root):
 
     with pytest.raises(ValueError, match="count must be positive, got 0"):
         build(count=0)
+    with pytest.raises(ValueError, match="4000 Hz"):
+        render_loop(LoopSpec(sample_rate=4000, bpm=120.0, bars=1), "techno", np.random.default_rng(0))
     with pytest.raises(ValueError, match="'dubstep'"):
         build(styles=["techno", "dubstep"])
     with pytest.raises(FileNotFoundError, match="no_such_kits"):

@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 PARTS: tuple[str, ...] = ("drums", "bass", "stab")
 PEAK_DBFS = -1.0
+MIN_SAMPLE_RATE_HZ = 8000
 LEVEL_JITTER_DB = 2.0  # each part's level moves up to this much per loop, so mixes vary
 # Mix levels in dB for sounds that are each peak-normalised to 0 dB.
 LEVELS_DB: dict[str, float] = {
@@ -85,6 +86,9 @@ class RenderedLoop:
     stab_patch: Patch
 
     def origin(self) -> dict[str, Any]:
+        """The manifest entry: style; key (root name) and scale; kit (a Hydrogen kit's folder
+        name, or "synth"); swing (fraction of a 16th note that odd 16ths are late); the
+        waveforms of the bass and stab patches. The builder adds the loop's seed."""
         return {"style": self.style, "key": self.key.name, "scale": self.key.scale, "kit": self.kit,
                 "swing": round(self.swing, 6), "bass_waveform": self.bass_patch.waveform,
                 "stab_waveform": self.stab_patch.waveform}
@@ -149,6 +153,9 @@ def render_loop_info(spec: LoopSpec, style: str, rng: np.random.Generator, kit: 
         raise ValueError(f"unknown loop part(s) {sorted(unknown)}; choose from {PARTS}")
     if spec.channels != 1:
         raise ValueError(f"synth loops are mono; the spec asks for {spec.channels} channels")
+    if spec.sample_rate < MIN_SAMPLE_RATE_HZ:
+        raise ValueError(f"sample_rate {spec.sample_rate} Hz is too low for synth loops "
+                         f"(at least {MIN_SAMPLE_RATE_HZ} Hz: hats and snares need the highs)")
     cfg: Style = get_style(style)
     kit = SYNTH_KIT if kit is None else kit
     sr, n = spec.sample_rate, spec.loop_samples
