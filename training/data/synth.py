@@ -16,9 +16,10 @@ bounce in loop mode gives on its second pass. Played in a loop, the seam is inau
 Determinism. Everything random comes from one `numpy.random.Generator`. `build_synth_dataset`
 gives loop `i` its own seed (`loop_seed(seed, i)`, recorded in the manifest), so any single loop
 can be regenerated on its own: `render_loop(spec, item["style"], np.random.default_rng(item["seed"]), kit)`
-with the kit the manifest names (the builder picks that kit from a separate generator,
-`default_rng([seed, 1])`, so the loop's own generator is untouched). The same seed and arguments
-give a byte-identical `loops.f32`.
+with the kit the manifest names (the builder picks that kit with a separate generator,
+`default_rng([item["seed"], 1])`, so the loop's own generator is untouched). The same seed and
+arguments give a byte-identical `loops.f32` on the same installation (same kits on disk, same
+numpy/scipy/soxr versions).
 """
 
 from __future__ import annotations
