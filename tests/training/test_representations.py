@@ -17,6 +17,7 @@ from training.data.store import LoopSpec
 from training.representations import (
     STFT,
     Chain,
+    DropNyquist,
     GriffinLim,
     InstantaneousFrequency,
     LogMagnitude,
@@ -150,6 +151,17 @@ def test_magnitude_is_declared_lossy_and_keeps_the_magnitude(noise_audio: torch.
     magnitude = Magnitude()
     assert not magnitude.exact
     assert torch.allclose(magnitude.inverse(magnitude(spec)).abs(), spec.abs())
+
+
+def test_drop_nyquist_loses_exactly_the_nyquist_row(drums: torch.Tensor) -> None:
+    stft = STFT(N_FFT, HOP_SAMPLES, length_samples=LOOP_SAMPLES)
+    chain = stft_if_chain(N_FFT, HOP_SAMPLES, LOOP_SAMPLES, normalize=False, drop_nyquist=True)
+    y = chain(drums)
+    assert y.shape == (2, 2, 512, 324)
+    spec = stft(drums)
+    spec[:, :, -1] = 0
+    assert (chain.inverse(y) - stft.inverse(spec)).abs().max() < 1e-4
+    assert not DropNyquist().exact
 
 
 # --- log magnitude and normalisation --------------------------------------------------------
@@ -341,12 +353,13 @@ def test_parallel_needs_divisible_channels() -> None:
         Parallel([LogMagnitude(), InstantaneousFrequency()])(torch.zeros(1, 3, 4, 4))
 
 
-@pytest.mark.parametrize("kind, planes, rows", [("waveform", 1, None), ("stft_logmag", 1, 513),
-                                                ("stft_if", 2, 513), ("mel_if", 2, 256)])
-def test_build_chain_gives_each_kind_its_shape(drums: torch.Tensor, kind: str, planes: int,
+@pytest.mark.parametrize("kind, drop_nyquist, planes, rows", [
+    ("waveform", False, 1, None), ("stft_logmag", False, 1, 513), ("stft_logmag", True, 1, 512),
+    ("stft_if", False, 2, 513), ("stft_if", True, 2, 512), ("mel_if", False, 2, 256)])
+def test_build_chain_gives_each_kind_its_shape(drums: torch.Tensor, kind: str, drop_nyquist: bool, planes: int,
                                                rows: int | None) -> None:
     config = RepresentationConfig.from_dict({"kind": kind, "n_fft": N_FFT, "hop_samples": HOP_SAMPLES,
-                                             "griffin_lim_iters": 1})
+                                             "griffin_lim_iters": 1, "drop_nyquist": drop_nyquist})
     chain = build_chain(config, SAMPLE_RATE_HZ, LOOP_SAMPLES).fit([drums])
     y = chain(drums)
     assert y.shape == ((2, 1, LOOP_SAMPLES) if rows is None else (2, planes, rows, 324))

@@ -19,6 +19,7 @@ from training.representations.phase import InstantaneousFrequency, wrap_phase
 from training.representations.scaling import LogMagnitude, MelScale, Normalize
 from training.representations.spectral import (
     STFT,
+    DropNyquist,
     GriffinLim,
     Magnitude,
     Polar,
@@ -33,6 +34,6 @@ __all__ = [
     "mel_if_chain", "stft_if_chain", "stft_logmag_chain", "waveform_chain",
     "InstantaneousFrequency", "wrap_phase",
     "LogMagnitude", "MelScale", "Normalize",
-    "STFT", "GriffinLim", "Magnitude", "Polar", "spectral_convergence", "use_exportable_inverse",
+    "STFT", "DropNyquist", "GriffinLim", "Magnitude", "Polar", "spectral_convergence", "use_exportable_inverse",
     "Waveform",
 ]

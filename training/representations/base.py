@@ -56,6 +56,10 @@ class Fittable(Transform):
     def end_fit(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def forward_unchecked(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        """``forward`` with whatever statistics are held now, fitted or not (used while fitting)."""
+        raise NotImplementedError
+
     def fit(self, batches: Iterable[torch.Tensor]) -> "Fittable":
         """Fit on batches of this block's input; returns self."""
         self.begin_fit()
@@ -162,5 +166,5 @@ def _fit_pass(block: Transform, x: torch.Tensor, seen_fittable: bool) -> tuple[t
         block.accumulate(x)
         # Downstream blocks of a fittable one may not need fitting (refused above), but
         # they still need an input of the right shape; the unfitted output serves.
-        return block.forward_unchecked(x), True  # type: ignore[attr-defined]
+        return block.forward_unchecked(x), True
     return block(x), seen_fittable

@@ -21,7 +21,7 @@ from typing import Any, Mapping
 from training.representations.base import Chain, Parallel, Transform
 from training.representations.phase import InstantaneousFrequency
 from training.representations.scaling import LogMagnitude, MelScale, Normalize
-from training.representations.spectral import STFT, GriffinLim, Polar
+from training.representations.spectral import STFT, DropNyquist, GriffinLim, Polar
 from training.representations.waveform import Waveform
 
 
@@ -41,31 +41,36 @@ def _magnitude_tail(freq_bins: int, eps: float, normalize: bool, clip_sigmas: fl
 def stft_logmag_chain(n_fft: int, hop_samples: int, length_samples: int | None = None, *,
                       griffin_lim_iters: int = 32, griffin_lim_momentum: float = 0.99, eps: float = 1e-6,
                       normalize: bool = True, clip_sigmas: float = 3.0, per_frequency: bool = True,
-                      pad_mode: str = "reflect") -> Chain:
+                      drop_nyquist: bool = False, pad_mode: str = "reflect") -> Chain:
     """ElectroGAN's representation: STFT log-magnitude, normalised by dataset statistics.
 
-    Output ``[B, C, n_fft//2+1, frames]`` in [-1, 1]; the phase is discarded and
-    recovered by Griffin–Lim (ElectroGAN used 10 plain iterations; fast Griffin–Lim with
-    momentum gets further in the same time). Call ``fit`` on dataset audio before use
-    when ``normalize`` is on.
+    Output ``[B, C, n_fft//2+1, frames]`` in [-1, 1] (``n_fft//2`` rows with
+    ``drop_nyquist``); the phase is discarded and recovered by Griffin–Lim (ElectroGAN used
+    10 plain iterations; fast Griffin–Lim with momentum gets further in the same time).
+    Call ``fit`` on dataset audio before use when ``normalize`` is on.
     """
     stft = STFT(n_fft, hop_samples, length_samples=length_samples, pad_mode=pad_mode)
+    rows = stft.freq_bins - 1 if drop_nyquist else stft.freq_bins
     return Chain([GriffinLim(stft, n_iter=griffin_lim_iters, momentum=griffin_lim_momentum),
-                  *_magnitude_tail(stft.freq_bins, eps, normalize, clip_sigmas, per_frequency)])
+                  *([DropNyquist()] if drop_nyquist else []),
+                  *_magnitude_tail(rows, eps, normalize, clip_sigmas, per_frequency)])
 
 
 def stft_if_chain(n_fft: int, hop_samples: int, length_samples: int | None = None, *, eps: float = 1e-6,
                   normalize: bool = True, clip_sigmas: float = 3.0, per_frequency: bool = True,
-                  pad_mode: str = "reflect") -> Chain:
+                  drop_nyquist: bool = False, pad_mode: str = "reflect") -> Chain:
     """GANSynth's magnitude + IF pair on a linear frequency axis: the exact path.
 
-    Output ``[B, 2C, n_fft//2+1, frames]``: normalised log magnitudes, then IF in [-1, 1].
-    The inverse integrates IF back to phase and takes the iSTFT, so real audio comes back
-    to float rounding (up to the magnitude clip of ``Normalize``).
+    Output ``[B, 2C, n_fft//2+1, frames]`` (``n_fft//2`` rows with ``drop_nyquist``):
+    normalised log magnitudes, then IF in [-1, 1]. The inverse integrates IF back to
+    phase and takes the iSTFT, so real audio comes back to float rounding (up to the
+    magnitude clip of ``Normalize``, and the Nyquist row if dropped).
     """
     stft = STFT(n_fft, hop_samples, length_samples=length_samples, pad_mode=pad_mode)
-    magnitude = Chain(_magnitude_tail(stft.freq_bins, eps, normalize, clip_sigmas, per_frequency))
-    return Chain([stft, Polar(), Parallel([magnitude, InstantaneousFrequency()])])
+    rows = stft.freq_bins - 1 if drop_nyquist else stft.freq_bins
+    magnitude = Chain(_magnitude_tail(rows, eps, normalize, clip_sigmas, per_frequency))
+    return Chain([stft, Polar(), *([DropNyquist()] if drop_nyquist else []),
+                  Parallel([magnitude, InstantaneousFrequency()])])
 
 
 def mel_if_chain(n_fft: int, hop_samples: int, n_mels: int, sample_rate_hz: int,
@@ -98,7 +103,8 @@ class RepresentationConfig:
     """Which representation a model uses, as data (the ``[representation]`` table of a config).
 
     Only the fields that matter for ``kind`` are read: ``waveform`` reads none,
-    ``stft_logmag`` adds the Griffin–Lim fields, ``mel_if`` adds the mel fields.
+    ``stft_logmag`` adds the Griffin–Lim fields, ``mel_if`` adds the mel fields and
+    ignores ``drop_nyquist`` (its rows are ``n_mels``).
     """
 
     kind: str = "waveform"
@@ -113,6 +119,7 @@ class RepresentationConfig:
     normalize: bool = True
     clip_sigmas: float = 3.0
     per_frequency: bool = True
+    drop_nyquist: bool = False
     pad_mode: str = "reflect"
 
     def __post_init__(self) -> None:
@@ -141,10 +148,12 @@ def build_chain(config: RepresentationConfig, sample_rate_hz: int, length_sample
         return stft_logmag_chain(c.n_fft, c.hop_samples, length_samples, griffin_lim_iters=c.griffin_lim_iters,
                                  griffin_lim_momentum=c.griffin_lim_momentum, eps=c.log_eps,
                                  normalize=c.normalize, clip_sigmas=c.clip_sigmas,
-                                 per_frequency=c.per_frequency, pad_mode=c.pad_mode)
+                                 per_frequency=c.per_frequency, drop_nyquist=c.drop_nyquist,
+                                 pad_mode=c.pad_mode)
     if c.kind == "stft_if":
         return stft_if_chain(c.n_fft, c.hop_samples, length_samples, eps=c.log_eps, normalize=c.normalize,
-                             clip_sigmas=c.clip_sigmas, per_frequency=c.per_frequency, pad_mode=c.pad_mode)
+                             clip_sigmas=c.clip_sigmas, per_frequency=c.per_frequency,
+                             drop_nyquist=c.drop_nyquist, pad_mode=c.pad_mode)
     return mel_if_chain(c.n_fft, c.hop_samples, c.n_mels, sample_rate_hz, length_samples, fmin_hz=c.fmin_hz,
                         fmax_hz=c.fmax_hz, eps=c.log_eps, normalize=c.normalize, clip_sigmas=c.clip_sigmas,
                         per_frequency=c.per_frequency, pad_mode=c.pad_mode)

@@ -70,6 +70,10 @@ class Normalize(Fittable):
         self.register_buffer("mean", torch.zeros(size))
         self.register_buffer("std", torch.ones(size))
         self.register_buffer("fitted", torch.tensor(False))
+        # A Python mirror of the buffer, so that checking it in forward does not force a
+        # GPU sync on every step; kept in step by set_statistics and by loading a state dict.
+        self._is_fitted = False
+        self.register_load_state_dict_post_hook(_sync_fitted_flag)
         self._count = 0
         self._running_mean: torch.Tensor | None = None
         self._running_m2: torch.Tensor | None = None
@@ -129,15 +133,16 @@ class Normalize(Fittable):
         self.mean.copy_(mean.to(self.mean.dtype))
         self.std.copy_(std.clamp(min=self.min_std).to(self.std.dtype))
         self.fitted.fill_(True)
+        self._is_fitted = True
 
     # --- transform ---------------------------------------------------------------------
     def _shaped(self, t: torch.Tensor) -> torch.Tensor:
         return t.reshape(1, 1, -1, 1)
 
     def _require_fitted(self) -> None:
-        if torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or torch.compiler.is_compiling():
-            return
-        if not bool(self.fitted):
+        # A plain Python flag: cheap on a GPU, and it also stops an unfitted chain from
+        # being exported (the statistics would be 0 and 1).
+        if not self._is_fitted:
             raise RuntimeError("Normalize has no statistics: call fit(...) / Chain.fit(...) or load a state dict")
 
     def forward_unchecked(self, x: torch.Tensor) -> torch.Tensor:
@@ -154,6 +159,12 @@ class Normalize(Fittable):
         self._check_input(y, "inverse")
         self._require_fitted()
         return y.clamp(-1.0, 1.0) * (self.clip_sigmas * self._shaped(self.std)) + self._shaped(self.mean)
+
+
+def _sync_fitted_flag(module: torch.nn.Module, incompatible_keys: object) -> None:
+    """After ``load_state_dict``: take the fitted flag from the loaded buffer."""
+    assert isinstance(module, Normalize)
+    module._is_fitted = bool(module.fitted)
 
 
 class MelScale(Transform):

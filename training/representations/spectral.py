@@ -206,6 +206,30 @@ class Magnitude(Transform):
         return torch.complex(y, torch.zeros_like(y))
 
 
+class DropNyquist(Transform):
+    """Drop the last frequency row (Nyquist), so ``n_fft // 2 + 1`` rows become ``n_fft // 2``.
+
+    Image-style generators (StyleGAN2, progressive GANs) want a power-of-two frequency
+    axis; ElectroGAN's 1024-row images and GANSynth's 1024 bins are STFTs of 2048 points
+    with this row dropped. ``inverse`` puts back a row of zeros.
+
+    Exactness: lossy only for content exactly at half the sample rate, which a
+    band-limited recording hardly has; works on complex or real spectra alike.
+    """
+
+    exact = False
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4:
+            raise ValueError(f"DropNyquist expects [batch, channels, freq, frames], got shape {tuple(x.shape)}")
+        return x[:, :, :-1]
+
+    def inverse(self, y: torch.Tensor) -> torch.Tensor:
+        if y.dim() != 4:
+            raise ValueError(f"DropNyquist expects [batch, channels, freq, frames], got shape {tuple(y.shape)}")
+        return torch.cat([y, torch.zeros_like(y[:, :, :1])], dim=2)
+
+
 class GriffinLim(Transform):
     """Audio <-> magnitude spectrogram, with Griffin–Lim phase recovery as the inverse.
 
