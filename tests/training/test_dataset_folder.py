@@ -2,11 +2,12 @@
 
 The test material is built here with numpy: four-on-the-floor patterns (kick on every beat,
 twice as loud on the one, hats on the eighths, a steady bass tone) at tempos inside the
-120-145 BPM window, written as WAV, FLAC and OGG, next to the files a real sample folder
-holds by accident: a truncated WAV, random bytes named .flac, text named .wav, an empty
-file, a silent file, a drone, white noise behind a valid WAV header, a track at 90 BPM,
-a clip too short for a loop and a hidden macOS resource fork. One build over that folder
-is shared by most tests (librosa's first beat tracking compiles numba code).
+120-145 BPM window, written as WAV, FLAC, OGG, MP3 and an AIFF without an extension, next
+to the files a real sample folder holds by accident: a truncated WAV, random bytes named
+.flac, text named .wav, an empty file, a silent file, a drone, white noise behind a valid
+WAV header, a track at 90 BPM, a clip too short for a loop and a hidden macOS resource
+fork. One build over that folder is shared by most tests (librosa's first beat tracking
+compiles numba code, which is most of the module's runtime).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from hypothesis import strategies as st
 from scipy.ndimage import uniform_filter1d
 
 from instrument.cli import main as ganloops_main
-from training.data.folder import REPORT_NAME, FolderReport, build_folder_dataset, slice_starts_samples
+from training.data.folder import (REPORT_NAME, FolderDatasetConfig, FolderReport, build_folder_dataset,
+                                  slice_starts_samples)
 from training.data.store import LoopSpec, LoopStore
 from training.data.tempo import fold_tempo_bpm
 
@@ -86,7 +88,8 @@ GOOD = {
     "kit/loop_124.wav": (124.0, 10.0, 44100, 1.3, None),       # stereo, resampled from 44.1 kHz
     "sets/deep/take_132.flac": (132.0, 12.0, 22050, 2.6, None),
     "loop_140.ogg": (140.0, 10.0, 22050, 0.1, None),
-    "take_128": (128.0, 9.0, 16000, 3.5, "FLAC"),               # no extension: found by content
+    "loop_136.mp3": (136.0, 9.0, 22050, 0.7, None),
+    "take_128": (128.0, 9.0, 16000, 3.5, "AIFF"),               # no extension: found by content
 }
 # name -> the reason categories that fit it (the text before the first colon)
 BAD = {
@@ -245,6 +248,28 @@ def test_tempo_folding_only_doubles_or_halves_into_the_window(tempo_bpm: float) 
 def test_slice_starts_keep_every_whole_loop() -> None:
     assert slice_starts_samples(10.4, 100.0, 250, 560) == [10, 110, 210, 310]
     assert slice_starts_samples(10.0, 100.0, 250, 259) == []
+
+
+def test_long_files_are_analysed_section_by_section(tmp_path: Path) -> None:
+    """A set whose tempo moves: each section gets its own tempo, an off-window one becomes a note."""
+    sr = SPEC.sample_rate
+    parts = [four_on_the_floor(bpm, 8.0, sr, lead_in, seed=30 + i)
+             for i, (bpm, lead_in) in enumerate([(124.0, 0.4), (136.0, 1.5), (90.0, 0.0)])]
+    src = tmp_path / "in"
+    src.mkdir()
+    sf.write(src / "set.flac", np.concatenate([y for y, _ in parts]), sr)
+    report = build_folder_dataset(src, tmp_path / "out", SPEC, STRIDE_BEATS, BPM_RANGE, -50.0, progress=False,
+                                  config=FolderDatasetConfig(section_seconds=8.0))
+    items = LoopStore.open(tmp_path / "out").items
+    assert report.files_used == 1 and report.skipped == []
+    assert report.notes == [("set.flac", report.notes[0][1])] and "(section 16-24 s)" in report.notes[0][1]
+    assert report.notes[0][1].startswith("off tempo")
+    for offset_seconds, (_, truth) in zip((0.0, 8.0), parts[:2]):
+        mine = [i for i in items if offset_seconds <= i["start_seconds"] < offset_seconds + 8.0]
+        assert mine and all(i["source_bpm"] == pytest.approx(truth.bpm, rel=0.005) for i in mine)
+        downbeats = offset_seconds + truth.downbeats_seconds
+        assert all(np.min(np.abs(downbeats - i["start_seconds"])) < 0.005 for i in mine)
+    assert len(items) == report.loops_written == report.loops_per_file["set.flac"]
 
 
 def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

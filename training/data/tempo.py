@@ -12,23 +12,29 @@ last a whole number of bars at one tempo. This module finds, for a mono signal:
    the right model, and the fit measures the tempo far more finely than the estimate,
    which is quantised to whole analysis frames (about 1 % at 130 BPM). A loop cut with a
    1 % tempo error drifts by a tenth of a beat over two bars, which is audible;
-3. **the attack**: the grid is moved onto the attack of the hits by averaging the signal's
+3. **the beat, not the off-beat**: the tracker follows the strongest onsets, which in
+   house music may be the open hats between the kicks. The low band decides: when kick
+   and bass onsets are clearly stronger half a beat away, the grid moves there;
+4. **the attack**: the grid is moved onto the attack of the hits by averaging the signal's
    energy envelope around every grid beat and taking the steepest rise (averaged over all
    beats, so one late snare does not pull it). Onset-strength frames are a few
-   milliseconds coarse and biased early by their analysis window; a loop that starts
-   before the kick carries a gap, one that starts late cuts the kick's click;
-4. **the downbeat**: librosa has no downbeat tracker. The heuristic here is "the kick is
+   milliseconds coarse and biased by their analysis window; a loop that starts before the
+   kick carries a gap, one that starts late cuts the kick's click;
+5. **the downbeat**: librosa has no downbeat tracker. The heuristic here is "the kick is
    loudest on the one": among the `beats_per_bar` beat phases, the phase whose beats carry
-   the most low-band (kick and bass) onset strength is the downbeat. It holds for most
-   four-on-the-floor music, where the one carries an accented kick, a bass note change, a
-   crash or a new chord. It fails where the bar has no low-end accent at all (every kick
-   identical, no bass movement): then the loops still start on a beat, only not
-   necessarily on the one.
+   the most low-band (below 150 Hz: kick and bass) onset strength is the downbeat. The
+   low band is measured in linear power, so a 3 dB accent doubles the score of the one
+   (a decibel flux would barely see it). It holds for most four-on-the-floor music, where
+   the one carries an accented kick, a bass note change, a crash or a new chord. It fails
+   where the bar has no low-end accent at all (every kick identical, no bass movement):
+   then the loops still start on a beat, only not necessarily on the one, and
+   `BeatGrid.downbeat_contrast` is near zero.
 
-Two gates say "this is not material for bar-aligned loops": beats that stray from any
-steady grid (`max_jitter_beats`: tempo changes, rubato, a DJ transition) and a weak pulse
+Two gates say "this is not material for bar-aligned loops", checked before the tempo
+window so that a drone is called pulseless rather than off tempo: a weak pulse
 (`min_pulse_clarity`: onsets on the grid are hardly stronger than onsets anywhere else in
-the beat, as for noise, drones, speech, or a file whose data is garbage).
+the beat, as for noise, drones, speech, or a file whose data is garbage) and beats that
+stray from any steady grid (`max_jitter_beats`: tempo changes, rubato, a DJ transition).
 
 The caller gets either a `BeatGrid` or an `UnusableAudio` exception carrying a one-line
 reason for the dataset report.
@@ -64,7 +70,7 @@ class BeatAnalysisConfig:
     analysis_hop_seconds: float = 0.005
     """Hop between onset-strength frames: 5 ms keeps the tempo estimate's lag steps fine."""
     analysis_window_seconds: float = 0.046
-    """STFT window of the onset analysis (rounded up to a power of two in samples)."""
+    """STFT window of the onset analysis (to the nearest power of two in samples)."""
     n_mels: int = 64
     low_band_max_hz: float = 150.0
     """Mel bands centred below this carry the kick and the bass, used to find the downbeat."""
@@ -77,7 +83,8 @@ class BeatAnalysisConfig:
     tempo is called unsteady (0.08 beats is 37 ms at 130 BPM)."""
     min_pulse_clarity: float = 2.0
     """How many times stronger the onsets on the beat are than the typical onset at other
-    positions in the beat. Noise scores 1 to 1.5; drum-driven music scores 3 and more."""
+    positions in the beat. White noise scores about 1. The limit is deliberately low: it
+    refuses audio with no beat at all, not sparse or soft grooves."""
     offbeat_switch_ratio: float = 1.25
     """The grid moves half a beat when the low band's onsets are this many times stronger
     half a beat away from the tracked beats (the kick marks the beat, not the hats)."""
@@ -110,7 +117,8 @@ class BeatGrid:
     pulse_clarity: float
     downbeat_contrast: float = 0.0
     """1 - (low-band strength of the runner-up beat phase) / (that of the chosen one): near 0
-    the bar had no low-end accent and the downbeat is a guess; 0.3 and more is a clear one."""
+    the bar had no low-end accent and the downbeat is a guess; a kick 2 dB louder on the one
+    gives about 0.35."""
 
     @property
     def beat_seconds(self) -> float:
@@ -230,14 +238,14 @@ def analyse_beat_grid(y: np.ndarray, sr: int, bpm_range: tuple[float, float], be
                       config: BeatAnalysisConfig = BeatAnalysisConfig()) -> BeatGrid:
     """Find the steady beat grid and the downbeat of mono audio `y` at `sr` Hz.
 
-    Raises UnusableAudio with a one-line reason when the audio has no usable beat: no
-    onsets, a tempo outside `bpm_range` even after octave folding, too few beats, an
-    unsteady tempo, or no clear pulse.
+    Raises UnusableAudio with a one-line reason when the audio has no usable beat, checked
+    in this order: no onsets or too few beats, no clear pulse, an unsteady tempo, a tempo
+    outside `bpm_range` even after octave folding.
     """
     lo_bpm, hi_bpm = bpm_range
     duration_seconds = len(y) / sr
     hop = max(1, int(round(sr * config.analysis_hop_seconds)))
-    n_fft = int(2 ** math.ceil(math.log2(sr * config.analysis_window_seconds)))
+    n_fft = int(2 ** round(math.log2(sr * config.analysis_window_seconds)))
 
     mel_power = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=n_fft, hop_length=hop,
                                                n_mels=config.n_mels, fmax=sr / 2.0)
@@ -270,8 +278,13 @@ def analyse_beat_grid(y: np.ndarray, sr: int, bpm_range: tuple[float, float], be
 
     period, offset, jitter = _fit_grid(beat_times, 60.0 / track_bpm)
     tempo_bpm = 60.0 / period
-    frame_of = lambda t: np.round(np.asarray(t) * sr / hop).astype(np.int64)  # noqa: E731
+
+    def frame_of(times_seconds: np.ndarray) -> np.ndarray:
+        return np.round(times_seconds * sr / hop).astype(np.int64)
+
     grid = _grid_times(offset, period, duration_seconds)
+    if len(grid) < config.min_beats:
+        raise UnusableAudio(f"no beats: {len(grid)} on the fitted grid, need {config.min_beats}", tempo_bpm)
     clarity = _pulse_clarity(envelope, grid * sr / hop, period * sr / hop)
     if clarity < config.min_pulse_clarity:
         raise UnusableAudio(f"no clear beat: pulse clarity {clarity:.2f} < {config.min_pulse_clarity:g}",
@@ -295,11 +308,13 @@ def analyse_beat_grid(y: np.ndarray, sr: int, bpm_range: tuple[float, float], be
         offset += period / 2.0
     offset += _attack_offset_seconds(y, sr, _grid_times(offset, period, duration_seconds), config)
     grid = _grid_times(offset, period, duration_seconds)
+    if len(grid) == 0:
+        raise UnusableAudio("no beats: the grid left the audio", tempo_bpm)
     # Beat numbers relative to the first grid beat, then the low-band strength per bar phase.
     numbers = np.round((grid - grid[0]) / period).astype(np.int64)
     low_strength = _peak_near(low_envelope, frame_of(grid), radius)
     phase_strength = np.array([low_strength[numbers % beats_per_bar == p].mean()
-                               if np.any(numbers % beats_per_bar == p) else -np.inf
+                               if np.any(numbers % beats_per_bar == p) else 0.0
                                for p in range(beats_per_bar)])
     downbeat_phase = int(np.argmax(phase_strength))
     ranked = np.sort(phase_strength)[::-1]
