@@ -6,7 +6,9 @@ of G and D and trains on its own shard of the dataset. Two things keep the copie
 
 1. at start, rank 0's weights and buffers are broadcast to everyone (`broadcast_module`);
 2. after every backward pass, the gradients are averaged over the processes with one
-   all_reduce (`average_gradients`) before the optimiser steps.
+   all_reduce (`average_gradients`) before the optimiser steps;
+3. running statistics kept in buffers (the generator's ``w_avg``) are averaged after
+   each generator update (`average_running_buffers`).
 
 Identical weights + identical averaged gradients + identical optimiser state give
 identical updates, so the copies never drift. This is how stylegan2-ada does it, and
@@ -124,6 +126,24 @@ def average_gradients(params: Iterable[nn.Parameter], info: DistInfo) -> None:
         offset += n
 
 
+@torch.no_grad()
+def average_running_buffers(module: nn.Module, info: DistInfo, suffix: str = "_avg") -> None:
+    """Average the buffers named ``*_avg`` (running statistics such as the generator's
+    ``w_avg``) over the processes.
+
+    Such a buffer follows the latents each process drew, so without this the copies would
+    drift apart in it even though their weights agree. Averaging the per-process running
+    means gives the running mean of the whole batch. Other buffers are either fixed at
+    start (and broadcast) or computed from the weights, so they stay equal on their own.
+    """
+    if not info.enabled:
+        return
+    for name, buf in module.named_buffers():
+        if name.endswith(suffix) and buf.is_floating_point():
+            dist.all_reduce(buf, op=dist.ReduceOp.SUM)
+            buf.div_(info.world_size)
+
+
 def mean_over_processes(values: torch.Tensor, info: DistInfo) -> torch.Tensor:
     """Average a small tensor (logged metrics) over the processes; every process must call it."""
     if not info.enabled:
@@ -143,4 +163,4 @@ def broadcast_object(obj: object, info: DistInfo) -> object:
 
 
 __all__ = ["DistInfo", "dist_info_from_env", "backend_for", "init_distributed", "shutdown", "barrier",
-           "broadcast_module", "average_gradients", "mean_over_processes", "broadcast_object"]
+           "broadcast_module", "average_gradients", "average_running_buffers", "mean_over_processes", "broadcast_object"]

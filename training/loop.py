@@ -1,5 +1,9 @@
 """`ganloops train`: the adversarial training loop and its command line.
 
+Several processes (one per GPU, or a few on a CPU)::
+
+    torchrun --nproc_per_node 2 $(which ganloops) train --preset NAME --data DATA --run-dir RUN
+
 One *step* is `optim.n_critic` discriminator updates followed by `optim.g_steps`
 generator updates, after which the EMA copy of G (G_ema) moves towards G. `train.steps`
 counts these steps; `kimg` counts thousands of real loops shown to D, over all processes.
@@ -292,6 +296,7 @@ class Trainer:
         loss.backward()
         dist_utils.average_gradients(self.G.parameters(), self.info)
         self.opt_G.step()
+        dist_utils.average_running_buffers(self.G, self.info)
         self.D.requires_grad_(True)
         self.g_loops += self.cfg.train.batch_size
         self.update_ema()
@@ -592,7 +597,9 @@ def train_parser() -> argparse.ArgumentParser:
     src.add_argument("--preset", help="a bundled preset (see --list-presets)")
     src.add_argument("--config", type=Path, help="a TOML config file (e.g. another run's config.toml)")
     p.add_argument("--data", type=Path, help="dataset folder (from `ganloops dataset`); sets data.path")
-    p.add_argument("--run", type=Path, help="run folder to write (created if missing)")
+    p.add_argument("--run", "--run-dir", dest="run", type=Path,
+                   help="run folder to write (created if missing); under torchrun write --run-dir, "
+                        "because torchrun's own --run-path option makes a bare --run ambiguous to it")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override one config key, value as a TOML literal (repeatable), e.g. --set loss.kind=hinge")
     p.add_argument("--resume", action="store_true",
