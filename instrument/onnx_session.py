@@ -189,13 +189,13 @@ def _fields(data: memoryview, offset: int = 0) -> Iterator[tuple[int, int, int |
             length, pos = _varint(data, pos)
             if pos + length > len(data):
                 raise OnnxFileError(f"a field at byte {offset + pos} runs {pos + length - len(data)} bytes "
-                                    f"past the end (truncated file?)")
+                                    f"past the end")
             yield number, wire, data[pos:pos + length]
             pos += length
         elif wire in (1, 5):
             size = 8 if wire == 1 else 4
             if pos + size > len(data):
-                raise OnnxFileError(f"ends in the middle of a field at byte {offset + pos} (truncated file?)")
+                raise OnnxFileError(f"ends in the middle of a field at byte {offset + pos}")
             pos += size
         else:
             raise OnnxFileError(f"unknown protobuf wire type {wire} at byte {offset + pos}")
@@ -242,7 +242,7 @@ def scan_onnx_model(data: bytes) -> OnnxScan:
     """
     view = memoryview(data)
     if not view:
-        raise OnnxFileError("is empty")
+        raise OnnxFileError("the file is empty")
     ir_version = 0
     opsets: dict[str, int] = {}
     ops: list[tuple[str, str, str]] = []
