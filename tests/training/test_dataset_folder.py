@@ -101,7 +101,7 @@ BAD = {
     "cut_short.wav": {"truncated"},
     "too_short.wav": {"too short"},
     "drone.wav": {"no beats", "no clear beat"},
-    "noise_data.wav": {"no beats", "no clear beat", "unsteady tempo", "off tempo"},
+    "noise_data.wav": {"no beats", "no clear beat", "unsteady tempo"},
 }
 
 
