@@ -469,6 +469,7 @@ class _Mapping(nn.Module):
         return self.gen.mapping(z)
 
 
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # raised inside torch.export, not by the models
 @pytest.mark.parametrize("family", FAMILIES)
 def test_mapping_and_synthesis_export_to_onnx_with_a_dynamic_batch(family: str, tmp_path: object) -> None:
     ort = pytest.importorskip("onnxruntime")

@@ -64,7 +64,14 @@ def same_padding(kernel_size: int) -> tuple[int, int]:
 
 
 def conv1d_same(x: Tensor, weight: Tensor, bias: Tensor | None, circular: bool) -> Tensor:
-    """Stride-1 convolution whose output is as long as its input, circular or zero-padded."""
+    """Stride-1 convolution whose output is as long as its input, circular or zero-padded.
+
+    A 1x1 kernel is a matrix product over channels; written as one, it avoids the slow
+    general convolution path torch takes for it on CPU.
+    """
+    if weight.shape[-1] == 1:
+        y = torch.matmul(weight.squeeze(-1), x)
+        return y if bias is None else y + bias.view(-1, 1)
     left, right = same_padding(weight.shape[-1])
     if circular:
         x = circular_pad_1d(x, left, right)
@@ -97,7 +104,9 @@ def conv_transpose1d_loop(x: Tensor, weight: Tensor, bias: Tensor | None, stride
     y = F.conv_transpose1d(x, weight, None, stride=stride)
     full_samples = y.shape[-1]
     offset = transposed_offset(weight.shape[-1], stride)
-    if circular:
+    if circular and full_samples <= 2 * out_samples:
+        y = _fold_once_and_rotate(y, out_samples, offset % out_samples)
+    elif circular:
         folds = math.ceil(full_samples / out_samples)
         if folds * out_samples > full_samples:
             y = F.pad(y, (0, folds * out_samples - full_samples))
@@ -114,6 +123,32 @@ def conv_transpose1d_loop(x: Tensor, weight: Tensor, bias: Tensor | None, stride
     if bias is not None:
         y = y + bias.view(1, -1, 1)
     return y
+
+
+def _fold_once_and_rotate(y: Tensor, out_samples: int, offset: int) -> Tensor:
+    """``roll(y[:out] + pad(y[out:]), -offset)`` built with one concatenation.
+
+    The common case (kernel shorter than the output): the tail that runs past the end is
+    added onto the first ``tail`` samples. Writing the rotated result directly as slices
+    touches the long signal once instead of padding, summing and rotating it.
+    """
+    tail = y.shape[-1] - out_samples
+    if tail < 0:  # kernel shorter than the stride: nothing to fold, the last samples are silent
+        y = F.pad(y, (0, -tail))
+        tail = 0
+
+    def folded(start: int, stop: int) -> list[Tensor]:
+        """Slices of the folded signal z[start:stop]; z[j] = y[j] + y[out + j] for j < tail."""
+        parts = []
+        split = min(max(tail, start), stop)
+        if split > start:
+            parts.append(y[..., start:split] + y[..., out_samples + start:out_samples + split])
+        if stop > split:
+            parts.append(y[..., split:stop])
+        return parts
+
+    pieces = folded(offset, out_samples) + folded(0, offset)
+    return pieces[0] if len(pieces) == 1 else torch.cat(pieces, dim=-1)
 
 
 def upsample_nearest_1d(x: Tensor, factor: int) -> Tensor:
@@ -317,8 +352,12 @@ class EqualizedConv1d(nn.Module):
         return conv1d_same(x, weight, None, self.circular)
 
 
-def instance_norm_1d(x: Tensor, eps: float = 1e-8) -> Tensor:
-    """Normalise each channel of each example over time to zero mean, unit variance."""
+def instance_norm_1d(x: Tensor, eps: float = 1e-5) -> Tensor:
+    """Normalise each channel of each example over time to zero mean, unit variance.
+
+    Statistics over the whole loop do not care where the loop starts, so this keeps the
+    circular symmetry. ``eps`` is large enough to survive a float16 graph.
+    """
     x = x - x.mean(dim=-1, keepdim=True)
     return x * torch.rsqrt(x.square().mean(dim=-1, keepdim=True) + eps)
 

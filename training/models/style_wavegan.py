@@ -63,7 +63,12 @@ class MappingNetwork(nn.Module):
 
 
 class StyleLayer(nn.Module):
-    """One synthesis layer: [upsample] -> styled conv -> noise -> bias -> LeakyReLU.
+    """One synthesis layer.
+
+    - modulated: [nearest upsample] -> modulated conv (transposed when upsampling) -> noise
+      -> bias -> LeakyReLU (StyleGAN2);
+    - adain: [nearest upsample] -> conv -> noise -> bias -> LeakyReLU -> instance norm ->
+      per-channel scale and shift from w (StyleGAN).
 
     ``up`` is 1 for the layer at L0, else the stride. ``out_samples`` is this layer's output
     length, needed for the fixed noise buffer.
