@@ -93,11 +93,14 @@ def test_circular_conv_transpose_maps_a_roll_by_one_to_a_roll_by_stride(kernel_s
                                atol=1e-5, rtol=1e-5)
 
 
-def test_circular_conv_transpose_equals_transposed_conv_of_the_repeated_signal() -> None:
+@pytest.mark.parametrize("kernel_size,stride,length", [(25, 4, 6), (25, 4, 2), (3, 4, 5)],
+                         ids=["one-fold", "several-folds", "kernel-shorter-than-stride"])
+def test_circular_conv_transpose_equals_transposed_conv_of_the_repeated_signal(kernel_size: int, stride: int,
+                                                                               length: int) -> None:
     """Folding is what a transposed conv does to a periodic input: compare against the
     middle period of the zero-padded layer applied to the signal repeated many times."""
     torch.manual_seed(1)
-    kernel_size, stride, length, repeats = 25, 4, 6, 9
+    repeats = 2 * math.ceil(kernel_size / (length * stride)) + 3
     circular = CircularConvTranspose1d(2, 3, kernel_size, stride)
     zero_padded = CircularConvTranspose1d(2, 3, kernel_size, stride, circular=False)
     zero_padded.load_state_dict(circular.state_dict())
