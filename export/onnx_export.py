@@ -48,6 +48,8 @@ EXPORT_OPSET = 18
 BATCH_AXIS_NAME = "batch"
 # The batch sizes the exported graphs promise to accept (the instrument renders 1..a few).
 MAX_EXPORT_BATCH = 4096
+# Batch size of the example inputs: 2, so that the exporter cannot specialise the axis to 1.
+EXAMPLE_BATCH = 2
 EXPORTER_DESCRIPTION = f"torch.onnx.export(dynamo=True) torch {torch.__version__}, onnx {onnx.__version__}"
 
 _ONNX_DTYPES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.FLOAT16: "float16",
@@ -149,20 +151,15 @@ def _export(module: nn.Module, example: Tensor, path: Path, input_name: str, out
     return graph
 
 
-def example_batch_size() -> int:
-    """Batch size of the example inputs: 2, so the exporter cannot specialise on 1."""
-    return 2
-
-
 def export_mapping(generator: nn.Module, path: Path) -> ExportedGraph:
     """Write the mapping graph of a generator prepared by ``prepare_for_export`` to `path`."""
-    z = torch.randn(example_batch_size(), generator.z_dim, generator=torch.Generator().manual_seed(0))
+    z = torch.randn(EXAMPLE_BATCH, generator.z_dim, generator=torch.Generator().manual_seed(0))
     return _export(MappingGraph(generator).eval(), z, Path(path), "z", "w", "mapping")
 
 
 def export_synthesis(generator: nn.Module, path: Path) -> ExportedGraph:
     """Write the synthesis graph of a generator prepared by ``prepare_for_export`` to `path`."""
-    ws = torch.randn(example_batch_size(), generator.num_ws, generator.w_dim,
+    ws = torch.randn(EXAMPLE_BATCH, generator.num_ws, generator.w_dim,
                      generator=torch.Generator().manual_seed(1))
     return _export(SynthesisGraph(generator).eval(), ws, Path(path), "ws", "audio", "synthesis")
 

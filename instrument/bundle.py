@@ -346,7 +346,7 @@ def parse_manifest(data: Any, where: str = MANIFEST_NAME) -> Manifest:
     graphs = {}
     for key, value in graphs_obj.items():
         if key not in GRAPH_KEYS:
-            raise r.fail(f"graphs.{key}", f"is not a graph this format knows ({', '.join(GRAPH_KEYS)})")
+            continue  # a graph added by a later exporter that this reader has no use for
         if not isinstance(value, dict):
             raise r.fail(f"graphs.{key}", f"must be an object, got {_show(value)}")
         graphs[key] = _read_graph(r.child(f"graphs.{key}", value))
@@ -491,7 +491,10 @@ def open_graph(bundle_dir: Path, manifest: Manifest, key: str, provider: str) ->
 
 def _as_batch(array: Any, name: str, trailing: tuple[int, ...]) -> np.ndarray:
     """`array` as float32 [batch, *trailing], or a ValueError naming `name` and the shapes."""
-    x = np.asarray(array, dtype=np.float32)
+    try:
+        x = np.asarray(array, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected an array of numbers, got {type(array).__name__}") from None
     if x.ndim != 1 + len(trailing) or x.shape[1:] != trailing or x.shape[0] < 1:
         raise ValueError(f"{name}: expected shape [batch, {', '.join(map(str, trailing))}], got {list(x.shape)}")
     if not np.isfinite(x).all():

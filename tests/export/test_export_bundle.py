@@ -18,7 +18,7 @@ import torch
 from export.bundle_writer import FLOAT16_BOUND, FLOAT32_BOUND, replace_directions
 from instrument.bundle import BundleError, load_bundle, read_manifest
 from instrument.cli import main as ganloops
-from tests.export.conftest import FAMILIES, FAMILY_CONFIGS, SPEC, STEP, Exported
+from tests.export.conftest import FAMILIES, SPEC, STEP, Exported
 
 BUNDLE_FILES = {"manifest.json", "mapping.onnx", "synthesis.onnx", "synthesis_fp16.onnx", "parity_reference.npz"}
 

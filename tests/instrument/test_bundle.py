@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
@@ -194,6 +193,14 @@ def test_manifest_fields_come_back_typed(toy: Path) -> None:
     assert m.parity.graphs["synthesis"].passed
 
 
+def test_keys_from_later_versions_of_the_format_are_ignored(toy: Path) -> None:
+    def add(m: dict[str, Any]) -> None:
+        m["tempo_map"] = {"kind": "swing"}
+        m["graphs"]["synthesis_int8"] = {"file": "synthesis_int8.onnx"}
+    edit_manifest(toy, add)
+    assert set(load_bundle(toy, provider="cpu").manifest.graphs) == {"mapping", "synthesis"}
+
+
 def test_truncation_pulls_towards_w_avg(toy: Path) -> None:
     bundle = load_bundle(toy, provider="cpu")
     w = np.array([[2.5, 1.75, -4.0]], dtype=np.float32)
@@ -206,6 +213,7 @@ def test_truncation_pulls_towards_w_avg(toy: Path) -> None:
     (np.zeros((2, Z_DIM + 1), np.float32), "z: expected shape [batch, 4], got [2, 5]"),
     (np.zeros(Z_DIM, np.float32), "z: expected shape [batch, 4], got [4]"),
     (np.full((1, Z_DIM), np.nan, np.float32), "z: holds NaN"),
+    ("loud", "z: expected an array of numbers, got str"),
 ])
 def test_bad_render_input_names_the_culprit(toy: Path, bad: np.ndarray, culprit: str) -> None:
     bundle = load_bundle(toy, provider="cpu")
