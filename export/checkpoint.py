@@ -60,7 +60,9 @@ def _load_state(source: Path) -> tuple[Path, dict[str, Any], Path | None]:
     if not source.is_file():
         raise ExportError(f"{source}: no such run folder or checkpoint file")
     try:
-        state = torch.load(source, map_location="cpu", weights_only=False)
+        # Checkpoints hold tensors and plain values only: the safe loader reads them, and a
+        # file from elsewhere cannot run code while it is being read.
+        state = torch.load(source, map_location="cpu", weights_only=True)
     except Exception as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ExportError(f"{source}: cannot be read as a checkpoint ({first})") from None
