@@ -460,8 +460,8 @@ def _toml_scalar(value: Any, key: str) -> str:
             return "inf" if value > 0 else "-inf"
         return repr(value)
     if isinstance(value, str):
-        # JSON string escapes are a subset of TOML basic-string escapes.
-        return json.dumps(value, ensure_ascii=True)
+        # JSON's string escapes are valid in TOML basic strings; TOML also wants DEL escaped.
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_scalar(v, key) for v in value) + "]"
     raise ConfigError(f"config key '{key}' holds {type(value).__name__}, which TOML cannot store")

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import os
 import platform
 import random
@@ -43,7 +44,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from training import distributed as dist_utils
 from training.config import ConfigError, TrainConfig, list_presets, load_config, preset_description, to_toml
@@ -208,6 +209,7 @@ class Trainer:
         self.step = 0          # completed training steps
         self.d_updates = 0     # completed D updates (drives the lazy R1 schedule)
         self.g_loops = 0       # loops G has been trained on, all processes (drives the EMA)
+        self.train_seconds = 0.0  # time spent in training steps, over every session of the run
         self.reseed(cfg.train.seed * 1000 + info.rank)
 
     # -- randomness
@@ -344,14 +346,25 @@ class Trainer:
 
     # -- checkpoints
     def state(self) -> dict[str, Any]:
-        """Everything a resume (or the exporter) needs, as one picklable dict."""
-        rng: dict[str, Any] = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+        """Everything a resume (or the exporter) needs, as one picklable dict.
+
+        Keys: ``format``/``version``; counters ``step``, ``kimg``, ``d_updates``, ``g_loops``,
+        ``train_seconds``; state dicts ``G``, ``D``, ``G_ema``, ``opt_G``, ``opt_D``; the
+        fixed sample latents ``sample_z``; ``rng`` (torch, numpy, python, cuda when used);
+        ``config`` (the resolved TrainConfig as nested dicts, `config_from_dict` reads it);
+        ``loop_spec`` (sample_rate, bpm, bars, beats_per_bar, channels, loop_samples);
+        ``world_size``. An exporter builds G with
+        ``build_generator(GeneratorConfig(**config["model"]["generator"]), loop_samples, channels)``
+        and loads ``G_ema`` into it.
+        """
+        rng: dict[str, Any] = {"torch": torch.get_rng_state(), "numpy": _numpy_rng_to_plain(np.random.get_state()),
                                "python": random.getstate()}
         if self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state(self.device)
         return {
             "format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
             "step": self.step, "kimg": self.kimg, "d_updates": self.d_updates, "g_loops": self.g_loops,
+            "train_seconds": self.train_seconds,
             "G": self.G.state_dict(), "D": self.D.state_dict(), "G_ema": self.G_ema.state_dict(),
             "opt_G": self.opt_G.state_dict(), "opt_D": self.opt_D.state_dict(),
             "sample_z": self.sample_z, "rng": rng,
@@ -381,16 +394,30 @@ class Trainer:
         self.step = int(state["step"])
         self.d_updates = int(state["d_updates"])
         self.g_loops = int(state["g_loops"])
+        self.train_seconds = float(state.get("train_seconds", 0.0))
         self.sample_z = state["sample_z"].cpu()
         rng = state["rng"]
         if self.info.rank == 0:
             torch.set_rng_state(rng["torch"].cpu())
-            np.random.set_state(rng["numpy"])
+            np.random.set_state(_numpy_rng_from_plain(rng["numpy"]))
             random.setstate(rng["python"])
             if "cuda" in rng and self.device.type == "cuda":
                 torch.cuda.set_rng_state(rng["cuda"].cpu(), self.device)
         else:
             self.reseed(self.cfg.train.seed * 1000 + self.info.rank + 7 * self.step)
+
+
+def _numpy_rng_to_plain(state: tuple) -> dict[str, Any]:
+    """numpy's legacy RNG state with its key array as a tensor, so that a checkpoint holds
+    only tensors and plain values and loads with torch.load(weights_only=True)."""
+    name, keys, pos, has_gauss, cached = state
+    return {"name": name, "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)), "pos": int(pos),
+            "has_gauss": int(has_gauss), "cached_gaussian": float(cached)}
+
+
+def _numpy_rng_from_plain(plain: dict[str, Any]) -> tuple:
+    return (plain["name"], plain["keys"].numpy().astype(np.uint32), plain["pos"], plain["has_gauss"],
+            plain["cached_gaussian"])
 
 
 # --------------------------------------------------------------------------- run description
@@ -502,8 +529,6 @@ def run_training(cfg: TrainConfig, run_dir: Path, options: RunOptions) -> Traine
 
 def _prepare_run_folder(run: RunFolder, cfg: TrainConfig, store: LoopStore, device: torch.device, info: DistInfo,
                         options: RunOptions, threads: int, resumed_from: Path | None, step: int) -> None:
-    import json
-
     run.create()
     run.write_config(to_toml(cfg, header=f"Resolved training config of this run; train it again with\n"
                                           f"ganloops train --config {run.config_path} --data DATASET --run NEW_RUN"))
@@ -522,8 +547,9 @@ def _prepare_run_folder(run: RunFolder, cfg: TrainConfig, store: LoopStore, devi
     run.truncate_metrics(after_step=step)
 
 
-def _log_record(trainer: Trainer, stats: StepStats, window_seconds: float, window_steps: int,
-                elapsed_seconds: float) -> dict[str, Any]:
+def _log_record(trainer: Trainer, stats: StepStats, window_seconds: float, window_steps: int) -> dict[str, Any]:
+    """One metrics.jsonl line. `window_seconds` is the time spent in the window's training
+    steps only (not in writing samples or checkpoints), so loops/s measures training."""
     means = stats.means()
     values = torch.tensor([means.get(k, float("nan")) for k in METRIC_NAMES], dtype=torch.float64)
     values = dist_utils.mean_over_processes(values.to(trainer.device), trainer.info).cpu()
@@ -535,7 +561,7 @@ def _log_record(trainer: Trainer, stats: StepStats, window_seconds: float, windo
         "ema_beta": trainer.ema_beta(),
         "loops_per_second": loops / window_seconds if window_seconds > 0 else None,
         "seconds_per_step": window_seconds / window_steps if window_steps else None,
-        "seconds": round(elapsed_seconds, 3), "time_unix": time.time(),
+        "seconds": round(trainer.train_seconds, 3), "time_unix": time.time(),
     })
     return record
 
@@ -549,25 +575,27 @@ def _train_until(trainer: Trainer, store: LoopStore, run: RunFolder, total_steps
     stats = StepStats()
     bar = tqdm(total=total_steps, initial=trainer.step, unit="step", dynamic_ncols=True,
                disable=not (options.progress and info.is_main), desc="train")
-    start = window_start = time.perf_counter()
-    window_steps = 0
+    window_seconds, window_steps = 0.0, 0
     last_saved = trainer.step
     try:
         while trainer.step < total_steps:
+            step_start = time.perf_counter()
             trainer.train_step(batches, stats)
+            step_seconds = time.perf_counter() - step_start
+            window_seconds += step_seconds
+            trainer.train_seconds += step_seconds
             window_steps += 1
             done = trainer.step >= total_steps
             bar.update(1)
             if trainer.step % t.log_every == 0 or done:
-                now = time.perf_counter()
-                record = _log_record(trainer, stats, now - window_start, window_steps, now - start)
+                record = _log_record(trainer, stats, window_seconds, window_steps)
                 if info.is_main:
                     run.append_metrics(record)
                     bar.set_postfix(d=f"{record.get('loss_d', float('nan')):.3f}",
                                     g=f"{record.get('loss_g', float('nan')):.3f}",
                                     loops_s=f"{record['loops_per_second'] or 0:.1f}")
                 stats = StepStats()
-                window_start, window_steps = now, 0
+                window_seconds, window_steps = 0.0, 0
             if info.is_main and (trainer.step % t.sample_every == 0 or done):
                 loops = trainer.render_samples()
                 run.write_samples(trainer.step, loops, trainer.spec.sample_rate)
@@ -636,8 +664,6 @@ def train_main(argv: Sequence[str]) -> int:
         return _fail("--run RUN_DIR is required (the folder this run writes)", 2)
 
     overrides = list(ns.overrides)
-    if ns.data is not None:
-        overrides.append(f"data.path={_toml_string(str(ns.data))}")
     if ns.steps is not None:
         overrides.append(f"train.steps={ns.steps}")
     config_file = ns.config
@@ -652,6 +678,8 @@ def train_main(argv: Sequence[str]) -> int:
         cfg = load_config(preset=ns.preset, config_file=config_file, overrides=overrides)
     except ConfigError as e:
         return _fail(str(e), 2)
+    if ns.data is not None:
+        cfg.data.path = str(ns.data)
     if not cfg.data.path:
         return _fail("no dataset: pass --data DATASET_DIR (or set data.path)", 2)
 
@@ -668,12 +696,6 @@ def train_main(argv: Sequence[str]) -> int:
     if trainer.info.is_main:
         print(f"trained to step {trainer.step} ({trainer.kimg:.1f} kimg); run folder {ns.run}")
     return 0
-
-
-def _toml_string(text: str) -> str:
-    import json
-
-    return json.dumps(text, ensure_ascii=True)
 
 
 __all__ = ["Trainer", "RunOptions", "TrainError", "run_training", "train_main", "train_parser",

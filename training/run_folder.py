@@ -249,7 +249,8 @@ class RunFolder:
         errors = []
         for _, path in reversed(self.list_checkpoints()):
             try:
-                state = torch.load(path, map_location=map_location, weights_only=False)
+                # Checkpoints hold tensors and plain values only, so the safe loader suffices.
+                state = torch.load(path, map_location=map_location, weights_only=True)
             except Exception as e:  # a damaged file: fall back to the one before it
                 errors.append(f"{path.name}: {e}")
                 continue

@@ -132,8 +132,8 @@ def test_unknown_preset_lists_the_known_ones() -> None:
 
 @pytest.mark.parametrize("preset", sorted(REQUIRED_PRESETS))
 def test_resolved_config_round_trips_through_toml(tmp_path: Path, preset: str) -> None:
-    cfg = load_config(preset=preset, overrides=['data.path="/data/loops \\"x\\""', "optim.g_lr=3e-5",
-                                                "loss.r1_gamma=0.5"])
+    cfg = load_config(preset=preset, overrides=["optim.g_lr=3e-5", "loss.r1_gamma=0.5"])
+    cfg.data.path = '/data/loops "x"\\ \u00e9t\u00e9 \U0001f941\t\x7f'  # quotes, backslash, accents, emoji, controls
     path = tmp_path / "config.toml"
     path.write_text(to_toml(cfg, header="resolved"), encoding="utf-8")
     assert load_config(config_file=path) == cfg
