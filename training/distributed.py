@@ -153,14 +153,5 @@ def mean_over_processes(values: torch.Tensor, info: DistInfo) -> torch.Tensor:
     return values / info.world_size
 
 
-def broadcast_object(obj: object, info: DistInfo) -> object:
-    """Rank 0's `obj` (any picklable value) on every process."""
-    if not info.enabled:
-        return obj
-    box = [obj]
-    dist.broadcast_object_list(box, src=0)
-    return box[0]
-
-
 __all__ = ["DistInfo", "dist_info_from_env", "backend_for", "init_distributed", "shutdown", "barrier",
-           "broadcast_module", "average_gradients", "average_running_buffers", "mean_over_processes", "broadcast_object"]
+           "broadcast_module", "average_gradients", "average_running_buffers", "mean_over_processes"]

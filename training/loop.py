@@ -416,7 +416,7 @@ def _numpy_rng_to_plain(state: tuple) -> dict[str, Any]:
 
 
 def _numpy_rng_from_plain(plain: dict[str, Any]) -> tuple:
-    return (plain["name"], plain["keys"].numpy().astype(np.uint32), plain["pos"], plain["has_gauss"],
+    return (plain["name"], plain["keys"].cpu().numpy().astype(np.uint32), plain["pos"], plain["has_gauss"],
             plain["cached_gaussian"])
 
 
@@ -622,10 +622,10 @@ def train_parser() -> argparse.ArgumentParser:
         prog=PROG, description="Train a loop generator. A run is a folder (see training/run_folder.py); "
                                "under torchrun every process trains its shard and rank 0 writes the folder.")
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--preset", help="a bundled preset (see --list-presets)")
-    src.add_argument("--config", type=Path, help="a TOML config file (e.g. another run's config.toml)")
-    p.add_argument("--data", type=Path, help="dataset folder (from `ganloops dataset`); sets data.path")
-    p.add_argument("--run", "--run-dir", dest="run", type=Path,
+    src.add_argument("--preset", metavar="NAME", help="a bundled preset (see --list-presets)")
+    src.add_argument("--config", type=Path, metavar="FILE", help="a TOML config file (e.g. another run's config.toml)")
+    p.add_argument("--data", type=Path, metavar="DATASET_DIR", help="dataset folder (from `ganloops dataset`); sets data.path")
+    p.add_argument("--run", "--run-dir", dest="run", type=Path, metavar="RUN_DIR",
                    help="run folder to write (created if missing); under torchrun write --run-dir, "
                         "because torchrun's own --run-path option makes a bare --run ambiguous to it")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -633,7 +633,7 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true",
                    help="continue from the run folder's newest checkpoint (config from RUN/config.toml "
                         "unless --preset/--config is given); starts fresh when there is none")
-    p.add_argument("--steps", type=int, help="train until this step count (sets train.steps)")
+    p.add_argument("--steps", type=int, metavar="N", help="train until this step count (sets train.steps)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
                    help="where to train (auto: cuda, then mps, then cpu)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -32,8 +32,9 @@ def test_presets_set_what_they_promise() -> None:
     assert (cpu.data.sample_rate_hz, cpu.data.bars) == (22050, 2)
 
 
-def test_default_cpu_preset_builds_for_two_bars_at_22050() -> None:
-    cfg = load_config(preset="default_cpu")
+@pytest.mark.parametrize("preset", list_presets())
+def test_every_preset_builds_for_two_bars_at_22050(preset: str) -> None:
+    cfg = load_config(preset=preset)
     n = loop_samples_for(bars=2, bpm=128.0, sample_rate=22050)
     torch.manual_seed(0)
     G = build_generator(cfg.model.generator, n, 1)
