@@ -52,7 +52,7 @@ from training.data.store import DatasetError, LoopSpec, LoopStore
 from training.distributed import DistInfo
 from training.losses import clip_weights_, discriminator_loss, generator_loss, gradient_penalty, r1_is_due, r1_penalty
 from training.models import build_discriminator, build_generator
-from training.run_folder import RunFolder
+from training.run_folder import RunFolder, RunFolderError
 
 CHECKPOINT_FORMAT = "ganloops-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -689,7 +689,9 @@ def train_main(argv: Sequence[str]) -> int:
         trainer = run_training(cfg, ns.run, options)
     except ConfigError as e:
         return _fail(str(e), 2)
-    except TrainError as e:
+    except (TrainError, RunFolderError) as e:
+        return _fail(str(e), 1)
+    except OSError as e:  # an unwritable run folder, a full disk
         return _fail(str(e), 1)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)

@@ -41,6 +41,10 @@ PROGRESS_NAME = "progress.png"
 _CKPT_RE = re.compile(r"^ckpt_(\d+)\.pt$")
 
 
+class RunFolderError(RuntimeError):
+    """A run folder that cannot be used (no loadable checkpoint); the message names it."""
+
+
 def _tmp_sibling(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp-{os.getpid()}")
 
@@ -256,7 +260,7 @@ class RunFolder:
                 continue
             return path, state
         if errors:
-            raise RuntimeError(f"{self.checkpoints_dir}: no checkpoint could be loaded ({'; '.join(errors)})")
+            raise RunFolderError(f"{self.checkpoints_dir}: no checkpoint could be loaded ({'; '.join(errors)})")
         return None
 
     def has_state(self) -> bool:
@@ -268,5 +272,5 @@ def sample_files(run: RunFolder) -> Iterable[Path]:
     return sorted(run.samples_dir.glob("step_*.wav"))
 
 
-__all__ = ["RunFolder", "atomic_write_text", "atomic_write_bytes", "atomic_write_with", "sample_files",
+__all__ = ["RunFolder", "RunFolderError", "atomic_write_text", "atomic_write_bytes", "atomic_write_with", "sample_files",
            "CHECKPOINT_DIR", "SAMPLES_DIR", "CONFIG_NAME", "METRICS_NAME", "PROGRESS_NAME"]

@@ -22,7 +22,7 @@ from training.data.store import LoopStore
 from training.loop import RunOptions, StepStats, Trainer, run_training, train_main
 from training.losses import LOSS_KINDS
 from training.models import FAMILIES
-from training.run_folder import RunFolder
+from training.run_folder import RunFolder, RunFolderError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -352,3 +352,43 @@ def test_resume_after_sigkill_continues_from_the_checkpoint(tiny_dataset: Path, 
     # Resuming into a different architecture is refused with the reason.
     assert train_main(["--resume", "--run", str(run), "--steps", str(ckpt_step + 4), "--device", "cpu",
                        "--no-progress", "--set", "model.generator.channels=64"]) == 1
+
+
+# ---------------------------------------------------------------- run folder pieces
+
+
+def test_damaged_newest_checkpoint_falls_back_to_the_previous(tmp_path: Path) -> None:
+    folder = RunFolder(tmp_path / "run")
+    folder.create()
+    folder.save_checkpoint(3, {"step": 3, "w": torch.ones(2)}, keep=5)
+    folder.save_checkpoint(6, {"step": 6, "w": torch.zeros(2)}, keep=5)
+    folder.checkpoint_path(6).write_bytes(b"not a checkpoint")
+    (folder.checkpoints_dir / ".ckpt_0000009.pt.tmp-123").write_bytes(b"half written")
+    path, state = folder.load_latest_checkpoint()
+    assert path == folder.checkpoint_path(3) and state["step"] == 3
+    folder.checkpoint_path(3).write_bytes(b"")
+    with pytest.raises(RunFolderError, match="ckpt_0000003.pt"):
+        folder.load_latest_checkpoint()
+
+
+def test_checkpoints_beyond_keep_are_removed_oldest_first(tmp_path: Path) -> None:
+    folder = RunFolder(tmp_path / "run")
+    folder.create()
+    for step in (2, 4, 6, 8):
+        folder.save_checkpoint(step, {"step": step}, keep=2)
+    assert [s for s, _ in folder.list_checkpoints()] == [6, 8]
+
+
+def test_metrics_survive_a_torn_line_and_are_cut_back_on_resume(tmp_path: Path) -> None:
+    folder = RunFolder(tmp_path / "run")
+    folder.create()
+    for step in (1, 2, 3, 4):
+        folder.append_metrics({"step": step, "loss_d": float("nan") if step == 2 else 0.5})
+    with open(folder.metrics_path, "a", encoding="utf-8") as f:
+        f.write('{"step": 5, "loss')  # the process died mid-line
+    records = folder.read_metrics()
+    assert [r["step"] for r in records] == [1, 2, 3, 4]
+    assert records[1]["loss_d"] is None  # NaN is not JSON; it is written as null
+    folder.truncate_metrics(after_step=3)
+    assert [r["step"] for r in folder.read_metrics()] == [1, 2, 3]
+    assert folder.metrics_path.read_text().endswith("\n")
