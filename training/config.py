@@ -57,9 +57,10 @@ class DataConfig:
     path: str = ""
     sample_rate_hz: int = 0
     bars: int = 0
-    roll_beats: bool = False
-    """Rotate each real loop by a random whole number of beats. Loops are cyclic, so a
-    rotated loop is still a valid loop; this multiplies the data without new material."""
+    roll_bars: bool = False
+    """Rotate each real loop by a random whole number of bars. Loops are cyclic, so a
+    rotated loop is still a valid loop that starts on a downbeat; for loops of several bars
+    this multiplies the data without new material."""
     gain_jitter_db: float = 0.0
     """Scale each real loop by a random gain uniform in +-gain_jitter_db decibels."""
 

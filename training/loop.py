@@ -136,10 +136,14 @@ def infinite_batches(store: LoopStore, per_process_batch: int, info: DistInfo, s
 
 
 def augment(batch: Tensor, cfg: TrainConfig, spec: LoopSpec) -> Tensor:
-    """Random whole-beat rotation and gain jitter of real loops (data.roll_beats, data.gain_jitter_db)."""
-    if cfg.data.roll_beats:
-        beats = torch.randint(0, spec.beats, (batch.shape[0],)).tolist()
-        batch = torch.stack([torch.roll(x, int(round(b * spec.beat_samples)), dims=-1) for x, b in zip(batch, beats)])
+    """Random whole-bar rotation and gain jitter of real loops (data.roll_bars, data.gain_jitter_db).
+
+    Rotation is by whole bars only, so every loop the critic sees still starts on a downbeat
+    and the generator keeps learning bar-aligned loops."""
+    if cfg.data.roll_bars and spec.bars > 1:
+        bars = torch.randint(0, spec.bars, (batch.shape[0],)).tolist()
+        bar_samples = spec.beats_per_bar * spec.beat_samples
+        batch = torch.stack([torch.roll(x, int(round(b * bar_samples)), dims=-1) for x, b in zip(batch, bars)])
     if cfg.data.gain_jitter_db > 0:
         db = (torch.rand(batch.shape[0], 1, 1, device=batch.device) * 2 - 1) * cfg.data.gain_jitter_db
         batch = batch * torch.pow(10.0, db / 20.0)

@@ -56,7 +56,7 @@ def test_preset_values_come_from_the_file() -> None:
 @pytest.mark.parametrize("text, key, value", [
     ("train.steps=12", "train.steps", 12),
     ("optim.g_lr=2e-4", "optim.g_lr", 2e-4),
-    ("data.roll_beats=true", "data.roll_beats", True),
+    ("data.roll_bars=true", "data.roll_bars", True),
     ("optim.d_betas=[0.0, 0.99]", "optim.d_betas", [0.0, 0.99]),
     ('loss.kind="hinge"', "loss.kind", "hinge"),
     ("loss.kind=hinge", "loss.kind", "hinge"),  # a bare word is a string
@@ -88,7 +88,7 @@ def test_ints_are_accepted_for_floats() -> None:
     ("loss.kind.sub=1", "config key 'loss.kind.sub' is unknown"),
     ("train.steps=many", "config key 'train.steps' must be an integer"),
     ("train.steps=2.5", "config key 'train.steps' must be an integer"),
-    ("data.roll_beats=1", "config key 'data.roll_beats' must be true or false"),
+    ("data.roll_bars=1", "config key 'data.roll_bars' must be true or false"),
     ("optim.g_betas=[0.5]", "config key 'optim.g_betas' must be a list of 2 values"),
     ("loss.kind=wasserstein", "config key 'loss.kind' must be one of"),
     ("optim.g_lr=0", "config key 'optim.g_lr' must be in (0, 1)"),

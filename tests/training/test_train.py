@@ -106,7 +106,7 @@ def test_spectral_norm_discriminator_trains(tiny_dataset: Path, family: str) -> 
 @pytest.mark.parametrize("overrides", [
     ("loss.kind=minimax", "loss.label_smoothing=0.1"),
     ("loss.kind=non_saturating", "loss.label_smoothing=0.2"),
-    ("data.roll_beats=true", "data.gain_jitter_db=6.0"),
+    ("data.roll_bars=true", "data.gain_jitter_db=6.0"),
     ("model.generator.upsample=nearest", "model.generator.style_mode=adain"),
 ], ids=["minimax-smoothing", "ns-smoothing", "augmentation", "adain-nearest"])
 def test_other_variants_train(tiny_dataset: Path, overrides: tuple[str, ...]) -> None:
@@ -252,7 +252,7 @@ def test_resumed_training_matches_uninterrupted_training(tiny_dataset: Path) -> 
     """Restoring weights, optimisers, counters and every RNG makes the rest of the run
     bit-identical (the split falls on an epoch boundary: 16 loops in batches of 4)."""
     cfg = tiny_config(tiny_dataset, "loss.r1_gamma=1.0", "loss.r1_interval=3", "train.style_mix_prob=0.5",
-                      "data.roll_beats=true", "optim.warmup_steps=6")
+                      "data.roll_bars=true", "optim.warmup_steps=6")
     straight, store = make_trainer(cfg)
     straight.train_steps(store, 8)
 
@@ -392,3 +392,20 @@ def test_metrics_survive_a_torn_line_and_are_cut_back_on_resume(tmp_path: Path) 
     folder.truncate_metrics(after_step=3)
     assert [r["step"] for r in folder.read_metrics()] == [1, 2, 3]
     assert folder.metrics_path.read_text().endswith("\n")
+
+
+def test_rotation_augmentation_keeps_loops_starting_on_a_downbeat() -> None:
+    from training.config import TrainConfig
+    from training.data.store import LoopSpec
+    from training.loop import augment
+
+    spec = LoopSpec(sample_rate=8000, bpm=120.0, bars=4)
+    cfg = TrainConfig()
+    cfg.data.roll_bars = True
+    batch = torch.zeros(64, 1, spec.loop_samples)
+    batch[:, :, 0] = 1.0  # a marker on each loop's downbeat
+    rolled = augment(batch, cfg, spec)
+    positions = rolled[:, 0].argmax(dim=-1)
+    bar_samples = spec.loop_samples // spec.bars
+    assert torch.all(positions % bar_samples == 0)
+    assert len(set(positions.tolist())) > 1  # it does rotate
