@@ -44,6 +44,25 @@ DESCRIPTOR_NAMES: tuple[str, ...] = (
     "rms_db", "spectral_centroid_hz", "onset_rate_hz", "low_band_share_db", "spectral_flatness")
 """The musical descriptors, in the order of ``Descriptors.vector()``."""
 
+DESCRIPTOR_LABELS: dict[str, str] = {
+    "rms_db": "loudness",
+    "spectral_centroid_hz": "brightness",
+    "onset_rate_hz": "density",
+    "low_band_share_db": "low-end",
+    "spectral_flatness": "noise",
+}
+"""What each descriptor is called on a knob."""
+
+DESCRIPTOR_FLOORS: dict[str, float] = {
+    "rms_db": 0.5,
+    "spectral_centroid_hz": 25.0,
+    "onset_rate_hz": 0.25,
+    "low_band_share_db": 0.5,
+    "spectral_flatness": 0.005,
+}
+"""Smallest spread a descriptor is divided by when descriptors are compared on one scale
+(direction effects, diversity): changes well below these are not heard."""
+
 SILENCE_DB = -120.0
 """Floor of ``rms_db`` (digital silence reads this, not minus infinity)."""
 LOW_BAND_EDGE_HZ = 150.0
@@ -62,7 +81,11 @@ GRID_STEPS_PER_BEAT = 4
 GRID_TOLERANCE_SECONDS = 0.020
 """An onset within this distance of a grid step counts as on the grid."""
 ATTACK_WINDOW_SECONDS = 0.001
-"""Energy window used to place an onset on its attack (1 ms)."""
+"""Energy window after a candidate attack sample (1 ms, at least MIN_ATTACK_WINDOW_SAMPLES)."""
+MIN_ATTACK_WINDOW_SAMPLES = 4
+ATTACK_BASELINE_SECONDS = 0.010
+"""Energy window before a candidate attack sample: long enough that a bass tone's zero
+crossings do not look like silence before an attack."""
 ONSET_WAIT_SECONDS = 0.030
 """Two onsets closer than this count as one."""
 ONSET_THRESHOLD_DB = 1.5
@@ -263,9 +286,11 @@ def onset_times_seconds(x: np.ndarray, sample_rate_hz: float) -> np.ndarray:
     if peaks.size == 0:
         return np.zeros(0)
 
-    width = max(1, int(round(ATTACK_WINDOW_SECONDS * sample_rate_hz)))
-    energy_after = _moving_mean(np.square(x), width)                   # over [n, n + width)
-    energy_before = np.roll(energy_after, width)                       # over [n - width, n)
+    after = max(MIN_ATTACK_WINDOW_SAMPLES, int(round(ATTACK_WINDOW_SECONDS * sample_rate_hz)))
+    before = max(2 * after, int(round(ATTACK_BASELINE_SECONDS * sample_rate_hz)))
+    slope_energy = np.square(x - np.roll(x, 1))                        # first difference: attacks, not bass
+    energy_after = _moving_mean(slope_energy, after)                   # over [n, n + after)
+    energy_before = np.roll(_moving_mean(slope_energy, before), before)  # over [n - before, n)
     floor = max(float(energy_after.max()) * 1e-12, 1e-30)
     rise_db = 10.0 * np.log10((energy_after + floor) / (energy_before + floor))
     attacks = []

@@ -19,6 +19,8 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "train": ("training.cli", "train_main", "train a generator from a config/preset"),
     "export": ("export.cli", "export_main", "export a trained run or checkpoint as a verified model bundle"),
     "info": ("instrument.info", "info_main", "describe a model bundle; --parity re-checks its rendering"),
+    "eval": ("export.evaluate", "eval_main", "compare a model's loops with a dataset's: descriptors, grid, seams, "
+                                             "diversity, a latent walk; PASS/FAIL verdict"),
 }
 
 _TRAIN_EXTRA_MODULES = {"torch", "librosa", "scipy", "soxr", "matplotlib", "onnx", "onnxscript"}
