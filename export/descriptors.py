@@ -58,7 +58,7 @@ DESCRIPTOR_FLOORS: dict[str, float] = {
     "spectral_centroid_hz": 25.0,
     "onset_rate_hz": 0.25,
     "low_band_share_db": 0.5,
-    "spectral_flatness": 0.005,
+    "spectral_flatness": 0.01,
 }
 """Smallest spread a descriptor is divided by when descriptors are compared on one scale
 (direction effects, diversity): changes well below these are not heard."""

@@ -60,7 +60,7 @@ PER_METHOD = 8
 """Directions kept per method (fewer when w_dim is smaller)."""
 MEASURE_SEEDS = 16
 KNOB_POSITIONS: tuple[float, ...] = (-1.0, -0.5, 0.0, 0.5, 1.0)
-MIN_NAMED_EFFECT = 0.05
+MIN_NAMED_EFFECT = 0.1
 """Below this |normalised slope * monotonicity| no descriptor explains the direction."""
 
 Renderer = Callable[[np.ndarray], np.ndarray]
