@@ -296,6 +296,8 @@ def render_walk(bundle: Bundle, bars: int, psi: float, random_pairs: np.ndarray)
     consecutive ones is what "not smooth at all" looks like, next to the walk's change
     from bar to bar.
     """
+    if bars < 2:
+        raise EvalError(f"--walk-bars: need at least 2 bars, got {bars}")
     m = bundle.manifest
     z = walk_latents(m.z_dim, bars)
     loops = np.concatenate([bundle.render(z[i:i + RENDER_BATCH], psi) for i in range(0, bars, RENDER_BATCH)])
@@ -313,13 +315,14 @@ def render_walk(bundle: Bundle, bars: int, psi: float, random_pairs: np.ndarray)
     rms_a, cen_a = np.array(rms), np.array(centroid)
     per_bar_rms = rms_a.reshape(bars, m.beats_per_bar).mean(axis=1)
     per_bar_cen = np.nanmean(cen_a.reshape(bars, m.beats_per_bar), axis=1)
+    random_rms = random_pairs[:, DESCRIPTOR_NAMES.index("rms_db")]
+    random_cen = random_pairs[:, DESCRIPTOR_NAMES.index("spectral_centroid_hz")]
     smooth = {
         "bars": bars, "bars_per_key": WALK_BARS_PER_KEY, "psi": psi,
-        "rms_db_change_per_bar": _json_number(float(np.mean(np.abs(np.diff(per_bar_rms))))) if bars > 1 else None,
-        "centroid_hz_change_per_bar": _json_number(float(np.nanmean(np.abs(np.diff(per_bar_cen))))) if bars > 1
-        else None,
-        "rms_db_change_between_random_loops": _json_number(float(np.mean(np.abs(np.diff(random_pairs[:, 0]))))),
-        "centroid_hz_change_between_random_loops": _json_number(float(np.mean(np.abs(np.diff(random_pairs[:, 1]))))),
+        "rms_db_change_per_bar": _json_number(float(np.mean(np.abs(np.diff(per_bar_rms))))),
+        "centroid_hz_change_per_bar": _json_number(float(np.nanmean(np.abs(np.diff(per_bar_cen))))),
+        "rms_db_change_between_random_loops": _json_number(float(np.mean(np.abs(np.diff(random_rms))))),
+        "centroid_hz_change_between_random_loops": _json_number(float(np.mean(np.abs(np.diff(random_cen))))),
     }
     return Walk(audio=audio, beats_per_bar=m.beats_per_bar, rms_db=rms_a, centroid_hz=cen_a, smoothness=smooth)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +35,7 @@ from export.evaluate import THRESHOLDS, diversity, verdict
 from instrument.cli import main as ganloops
 from tests.conftest import make_tiny_dataset
 from tests.export.conftest import SPEC, Exported
+from tests.instrument.test_runtime_without_torch import BLOCK_TORCH, ROOT
 from training.data.store import LoopSpec
 
 SR_HZ = 22050
@@ -313,3 +316,13 @@ def test_eval_bad_inputs_fail_in_one_line(case: str, culprit: str, exported: dic
     assert code == 1 and stdout == ""
     assert culprit in stderr and stderr.count("\n") == 1 and stderr.startswith("ganloops eval: ")
     assert not (tmp_path / "o" / "eval.json").exists()
+
+
+def test_eval_of_a_bundle_runs_without_torch(exported: dict[str, Exported], real_loops: Path, tmp_path: Path) -> None:
+    """A bundle is evaluated with the runtime, librosa and matplotlib: no torch needed."""
+    args = ["eval", str(exported["wavegan"].bundle), "--data", str(real_loops), "-n", "3", "-o", str(tmp_path),
+            "--walk-bars", "2"]
+    code = BLOCK_TORCH + f"import sys\nfrom instrument.cli import main\nsys.exit(main({args!r}))\n"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "No module named 'torch'" not in proc.stderr and (tmp_path / "eval.json").is_file()
