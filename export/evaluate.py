@@ -41,7 +41,6 @@ import numpy as np
 
 from export.descriptors import (
     DESCRIPTOR_FLOORS,
-    DESCRIPTOR_LABELS,
     DESCRIPTOR_NAMES,
     GRID_TOLERANCE_SECONDS,
     DescriptorError,
