@@ -53,7 +53,10 @@ def test_manifest_describes_the_generator(ex: Exported) -> None:
     assert (m.z_dim, m.w_dim, m.num_ws) == (g.z_dim, g.w_dim, g.num_ws)
     assert m.layer_groups == {k: tuple(v) for k, v in g.layer_groups.items()}
     np.testing.assert_array_equal(m.w_avg, g.w_avg.numpy())
-    assert m.directions == ()
+    # export measures latent directions by default: at least min(8, w_dim) named knobs, unit vectors
+    assert len(m.directions) >= min(8, m.w_dim)
+    assert len({d.name for d in m.directions}) == len(m.directions)
+    assert all(abs(np.linalg.norm(d.vector) - 1.0) < 1e-4 and d.sigma > 0 for d in m.directions)
     assert all(spec.opset >= 17 for spec in m.graphs.values())
     prov = m.provenance
     assert prov["training_step"] == STEP and prov["checkpoint"] == str(ex.checkpoint.resolve())
@@ -139,7 +142,8 @@ def test_info_shows_the_key_figures(ex: Exported, capsys: pytest.CaptureFixture[
     out = capsys.readouterr().out
     m = read_manifest(ex.bundle)
     expected = [f"tiny-{ex.family} (family {ex.family})", f"{SPEC.loop_samples} samples", "120 BPM", "1050 Hz",
-                f"z_dim {m.z_dim}, w_dim {m.w_dim}, num_ws {m.num_ws}", "directions  none", f"step {STEP}",
+                f"z_dim {m.z_dim}, w_dim {m.w_dim}, num_ws {m.num_ws}", f"directions  {len(m.directions)} ", f"step {STEP}",
+                *(d.name for d in m.directions),
                 *(f"{k} {f.max_abs_error:.2e} (bound {f.bound:.0e})" for k, f in m.parity.graphs.items()),
                 "synthesis_fp16  synthesis_fp16.onnx"]
     for text in expected:
