@@ -1,0 +1,282 @@
+"""One deck: a loaded model, its render thread, and the loops it hands to the mixer.
+
+Rendering a loop (``render_loop``) is a pure function of the bundle, the deck's controls
+and the session tempo: styles (``latent.styles_for``) -> onnxruntime synthesis -> sample
+rate conversion to the device rate -> tempo adaptation to exactly the loop's length at
+the session tempo -> the output channel layout. Live rendering, offline bounces and
+journal replays all call it, which is what makes a replay bit-identical.
+
+A ``DeckWorker`` owns the render thread. Controllers wake it; it takes the *newest*
+control snapshot (whatever happened in between is skipped), renders it, and leaves the
+result in a one-slot mailbox that the mixer empties; a newer result replaces an older one
+the mixer has not taken yet. A render that raises is counted and reported and the mixer
+keeps the loop it has. Model loads (``request_load``) run on their own loader thread:
+the new bundle is opened and its first loop rendered there, and only then does the deck
+switch, so the old model plays on until the new one has something to play.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Deque
+
+import numpy as np
+
+from instrument import dsp
+from instrument.bundle import Bundle, load_bundle
+from instrument.controls import ControlBoard, DeckControls
+from instrument.latent import styles_for
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """What the render pipeline needs from the engine configuration."""
+
+    sample_rate_hz: int
+    channels: int
+    tempo_mode: str
+
+
+@dataclass
+class RenderedLoop:
+    """A finished loop, owned by whoever holds it, plus what it was rendered from (for the journal)."""
+
+    deck: int
+    frames: np.ndarray  # [loop_frames, channels] float32 at the device rate and session tempo
+    loop_beats: float  # the loop's length in beats (bars * beats_per_bar of its model)
+    bundle_path: str
+    controls: DeckControls
+    tempo_bpm: float
+    generation: int  # which model load of this deck it belongs to (older ones are dropped)
+    render_ms: float = 0.0
+    start_frame: int | None = None  # set by journal replay: start the crossfade exactly here
+
+    def swap_event(self) -> dict[str, Any]:
+        """The journal arguments that let a replay render this loop again."""
+        return {"deck": self.deck, "bundle": self.bundle_path, "state": self.controls.render_state(),
+                "tempo_bpm": self.tempo_bpm}
+
+
+def fit_channels(audio: np.ndarray, channels: int) -> np.ndarray:
+    """[model_channels, n] -> [n, channels]: mono is duplicated, extra model channels are dropped."""
+    model_channels = audio.shape[0]
+    if model_channels == channels:
+        picked = audio
+    elif model_channels == 1:
+        picked = np.repeat(audio, channels, axis=0)
+    elif model_channels > channels:
+        picked = audio[:channels] if channels > 1 else audio.mean(axis=0, keepdims=True)
+    else:
+        picked = audio[np.arange(channels) % model_channels]
+    return np.ascontiguousarray(picked.T, dtype=np.float32)
+
+
+def synthesize_raw(bundle: Bundle, controls: DeckControls) -> np.ndarray:
+    """The model's own loop for `controls`: [model_channels, loop_samples] at the model's rate and tempo."""
+    ws = styles_for(bundle.manifest, bundle.map, controls)
+    return np.asarray(bundle.synthesize(ws)[0], dtype=np.float32)
+
+
+def adapt_raw(raw: np.ndarray, bundle: Bundle, tempo_bpm: float, settings: RenderSettings) -> np.ndarray:
+    """A model loop [ch, n] -> the playable loop [frames, channels] at the device rate and `tempo_bpm`."""
+    m = bundle.manifest
+    loop = raw
+    if m.sample_rate_hz != settings.sample_rate_hz:
+        loop = dsp.resample(loop, m.sample_rate_hz, settings.sample_rate_hz)
+    if abs(m.bpm - tempo_bpm) > 1e-9:
+        loop = dsp.adapt_tempo(loop, m.bpm, tempo_bpm, settings.sample_rate_hz, mode=settings.tempo_mode)
+    return fit_channels(np.asarray(loop, dtype=np.float32), settings.channels)
+
+
+def render_loop(bundle: Bundle, controls: DeckControls, tempo_bpm: float, settings: RenderSettings) -> np.ndarray:
+    """The loop to play for `controls` at `tempo_bpm`: [frames, channels] float32."""
+    return adapt_raw(synthesize_raw(bundle, controls), bundle, tempo_bpm, settings)
+
+
+class DeckWorker:
+    """A deck's model and render thread. Decks count from 1."""
+
+    def __init__(self, deck: int, board: ControlBoard, settings: RenderSettings, provider: str,
+                 tempo_fn: Callable[[], float], report: Callable[[int, str, str], None],
+                 on_loaded: Callable[[int, Bundle], None]) -> None:
+        self.deck = deck
+        self.board = board
+        self.settings = settings
+        self.provider = provider
+        self._tempo_fn = tempo_fn
+        self._report = report  # (deck, kind "render"|"load", one-line message)
+        self._on_loaded = on_loaded
+        self.bundle: Bundle | None = None
+        self.generation = 0
+        self.renders = 0
+        self.render_errors = 0
+        self.load_errors = 0
+        self.render_ms: Deque[float] = collections.deque(maxlen=256)
+        self.last_error: str | None = None
+        self._rendered_key: Any = None
+        self._raw_cache: tuple[Any, np.ndarray] | None = None
+        self._mailbox: RenderedLoop | None = None
+        self._mailbox_lock = threading.Lock()
+        self._switch: tuple[Bundle, RenderedLoop | None, Any] | None = None
+        self._switch_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = False
+        self._thread: threading.Thread | None = None
+        self._loaders: list[threading.Thread] = []
+        self._load_lock = threading.Lock()
+        self._load_sequence = 0
+
+    # ----- render thread ------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop = False
+            self._thread = threading.Thread(target=self._run, name=f"ganloops-render-{self.deck}", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def wake(self) -> None:
+        """Tell the render thread that controls or tempo changed (cheap, any thread)."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop:
+            self._wake.wait()
+            self._wake.clear()
+            if self._stop:
+                break
+            self.render_if_stale()
+
+    def render_if_stale(self) -> None:
+        """Install a finished load, then render the newest controls unless they are already rendered."""
+        self._apply_switch()
+        bundle = self.bundle
+        if bundle is None:
+            return
+        controls, _ = self.board.snapshot(self.deck)
+        tempo_bpm = self._tempo_fn()
+        key = (self.generation, controls.render_key(), tempo_bpm)
+        if key == self._rendered_key:
+            return
+        self._rendered_key = key  # a failing state is reported once, not retried in a loop
+        loop = self._render(bundle, controls, tempo_bpm, self.generation)
+        if loop is not None:
+            self._post(loop)
+
+    def _render(self, bundle: Bundle, controls: DeckControls, tempo_bpm: float, generation: int) -> RenderedLoop | None:
+        started = time.perf_counter()
+        try:
+            raw_key = (id(bundle), controls.render_key())
+            cache = self._raw_cache
+            if cache is not None and cache[0] == raw_key:
+                raw = cache[1]
+            else:
+                raw = synthesize_raw(bundle, controls)
+                self._raw_cache = (raw_key, raw)
+            frames = adapt_raw(raw, bundle, tempo_bpm, self.settings)
+            if not np.isfinite(frames).all():
+                raise ValueError("the model rendered NaN or infinite samples")
+        except Exception as e:  # anything a model or the dsp may raise: the old loop keeps playing
+            self.render_errors += 1
+            self.last_error = f"deck {self.deck}: render failed: {_one_line(e)}"
+            self._report(self.deck, "render", self.last_error)
+            return None
+        elapsed_ms = (time.perf_counter() - started) * 1000.0
+        self.renders += 1
+        self.render_ms.append(elapsed_ms)
+        m = bundle.manifest
+        return RenderedLoop(deck=self.deck, frames=frames, loop_beats=float(m.bars * m.beats_per_bar),
+                            bundle_path=str(Path(bundle.path).resolve()), controls=controls, tempo_bpm=tempo_bpm,
+                            generation=generation, render_ms=elapsed_ms)
+
+    def _post(self, loop: RenderedLoop) -> None:
+        with self._mailbox_lock:
+            self._mailbox = loop
+
+    def take(self) -> RenderedLoop | None:
+        """The newest finished loop not yet taken (mixer side), or None."""
+        with self._mailbox_lock:
+            loop, self._mailbox = self._mailbox, None
+        if loop is not None and loop.generation != self.generation:
+            return None  # rendered by a model this deck has since replaced
+        return loop
+
+    # ----- model loading ------------------------------------------------------------------
+
+    def request_load(self, path: str | Path, wait: bool) -> None:
+        """Load `path` on a loader thread; the current model plays until the new one has a loop."""
+        with self._load_lock:
+            self._load_sequence += 1
+            sequence = self._load_sequence
+            thread = threading.Thread(target=self._load, args=(Path(path), sequence),
+                                      name=f"ganloops-load-{self.deck}", daemon=True)
+            self._loaders = [t for t in self._loaders if t.is_alive()] + [thread]
+        thread.start()
+        if wait:
+            thread.join()
+
+    def join_loads(self) -> None:
+        for thread in list(self._loaders):
+            thread.join()
+
+    def _load(self, path: Path, sequence: int) -> None:
+        try:
+            bundle = load_bundle(path, provider=self.provider)
+        except Exception as e:  # BundleError and anything onnxruntime raises
+            self.load_errors += 1
+            self.last_error = f"deck {self.deck}: {_one_line(e)}"
+            self._report(self.deck, "load", self.last_error)
+            return
+        self._on_loaded(self.deck, bundle)  # may set the session tempo from the first model
+        controls, _ = self.board.snapshot(self.deck)
+        tempo_bpm = self._tempo_fn()
+        first = self._render(bundle, controls, tempo_bpm, generation=-1)
+        if first is None:
+            return  # a model that cannot render does not replace one that can
+        with self._load_lock:
+            if sequence != self._load_sequence:
+                return  # a later load request superseded this one
+        with self._switch_lock:
+            self._switch = (bundle, first, (controls.render_key(), tempo_bpm))
+        if self._thread is not None:
+            self._wake.set()
+        else:
+            self._apply_switch()
+
+    def _apply_switch(self) -> None:
+        with self._switch_lock:
+            switch, self._switch = self._switch, None
+        if switch is None:
+            return
+        bundle, first, (render_key, tempo_bpm) = switch
+        self.generation += 1
+        self.bundle = bundle
+        self._raw_cache = None
+        self._rendered_key = (self.generation, render_key, tempo_bpm)
+        if first is not None:
+            first.generation = self.generation
+            self._post(first)
+
+    def info(self) -> dict[str, Any]:
+        b = self.bundle
+        m = b.manifest if b is not None else None
+        return {"deck": self.deck, "model": None if b is None else str(b.path), "name": None if m is None else m.name,
+                "family": None if m is None else m.family, "provider": None if b is None else b.provider,
+                "directions": [] if m is None else [d.name for d in m.directions],
+                "renders": self.renders, "render_errors": self.render_errors, "load_errors": self.load_errors,
+                "last_error": self.last_error}
+
+
+def _one_line(error: BaseException, limit: int = 300) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
