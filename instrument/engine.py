@@ -381,7 +381,7 @@ class Engine:
         for d in range(1, self.config.decks + 1):
             controls, _ = self.board.snapshot(d)
             bundle = self.workers[d - 1].bundle
-            decks.append({**controls.to_json(), "model": None if bundle is None else str(bundle.path)})
+            decks.append({**controls.to_json(), "model": None if bundle is None else str(Path(bundle.path).resolve())})
         return {"decks": decks, "crossfade": self.board.crossfade, "tempo_bpm": self.board.tempo_bpm}
 
     def _parse_state(self, state: Any) -> dict[str, Any]:
@@ -434,7 +434,8 @@ class Engine:
                 if current.mute != controls.mute:
                     self.set_mute(d, controls.mute)
                 bundle = self.workers[i].bundle
-                if load_models and model is not None and (bundle is None or str(bundle.path) != model):
+                if load_models and model is not None and (
+                        bundle is None or Path(bundle.path).resolve() != Path(model).resolve()):
                     self.load_deck(d, model)
         if continuous and parsed["crossfade"] != self.board.crossfade:
             self.set_crossfade(parsed["crossfade"])
