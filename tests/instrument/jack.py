@@ -1,0 +1,182 @@
+"""A private JACK server for a test: ``jackd -d dummy`` (a real clock, no sound card).
+
+Each server gets a unique name, so tests (and engineers running tests side by side on
+one machine) never see each other's clients; clients reach it through
+``JACK_DEFAULT_SERVER=<name>`` (``server.env()`` for subprocesses, ``server.activate()``
+for this process). Servers are stopped by their own process id, never by name.
+
+    with JackServer() as jack:          # started, and stopped at the end
+        jack.activate(monkeypatch)      # this process's JACK clients use it
+        ...
+        jack.kill()                     # a crash, as a performer would meet it
+        jack.start()                    # the same name again
+
+``require_jackd()`` skips a test, naming the reason, on a machine without jackd.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_counter = itertools.count()
+_running: set[subprocess.Popen] = set()
+
+
+def jackd_path() -> str | None:
+    return shutil.which("jackd")
+
+
+def require_jackd() -> None:
+    """Skip the calling test when jackd is missing (the reason names it)."""
+    if jackd_path() is None:
+        pytest.skip("jackd not installed (Debian: apt install jackd2)")
+
+
+def require_tool(name: str) -> str:
+    """Path of a JACK example client (jack_lsp, jack_connect...), or skip naming it."""
+    path = shutil.which(name)
+    if path is None:
+        pytest.skip(f"{name} not installed (JACK example clients; Debian: apt install jackd2)")
+    return path
+
+
+def _stop_leftovers() -> None:
+    for proc in list(_running):
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+atexit.register(_stop_leftovers)
+
+
+class JackServer:
+    """One ``jackd -d dummy`` process under a unique server name."""
+
+    def __init__(self, sample_rate_hz: int = 48000, period_frames: int = 256, name: str | None = None,
+                 client_timeout_ms: int = 5000) -> None:
+        self.name = name or f"gltest-{os.getpid()}-{next(_counter)}-{uuid.uuid4().hex[:6]}"
+        self.sample_rate_hz = sample_rate_hz
+        self.period_frames = period_frames
+        self.client_timeout_ms = client_timeout_ms
+        self.log_path = Path(tempfile.gettempdir()) / f"{self.name}.log"
+        self.proc: subprocess.Popen | None = None
+
+    # -- lifetime ------------------------------------------------------------------------
+
+    def start(self, timeout_seconds: float = 15.0) -> "JackServer":
+        """Start jackd and wait until clients can connect."""
+        require_jackd()
+        assert self.proc is None or self.proc.poll() is not None, "already running"
+        # --no-realtime: no realtime scheduling rights needed; -t: clients are not dropped
+        # for a slow cycle on a busy test machine.
+        cmd = [str(jackd_path()), "--no-realtime", "-n", self.name, "-t", str(self.client_timeout_ms),
+               "-d", "dummy", "-r", str(self.sample_rate_hz), "-p", str(self.period_frames)]
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        _running.add(self.proc)
+        deadline = time.monotonic() + timeout_seconds
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"jackd exited with {self.proc.returncode}: {self.log_tail()}")
+            if self.ports() is not None:
+                return self
+            time.sleep(0.1)
+        raise RuntimeError(f"jackd '{self.name}' did not come up in {timeout_seconds} s: {self.log_tail()}")
+
+    def kill(self) -> None:
+        """SIGKILL: the server vanishes without telling its clients (a crash)."""
+        self._end(signal.SIGKILL)
+
+    def stop(self) -> None:
+        """SIGTERM: a normal shutdown."""
+        self._end(signal.SIGTERM)
+
+    def _end(self, sig: int) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        _running.discard(self.proc)
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def __enter__(self) -> "JackServer":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # -- clients -------------------------------------------------------------------------
+
+    def env(self, base: dict[str, str] | None = None) -> dict[str, str]:
+        """An environment whose JACK clients connect to this server."""
+        env = dict(os.environ if base is None else base)
+        env["JACK_DEFAULT_SERVER"] = self.name
+        env["JACK_NO_START_SERVER"] = "1"
+        return env
+
+    def activate(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Make this process's JACK clients (PortAudio's included) connect to this server."""
+        monkeypatch.setenv("JACK_DEFAULT_SERVER", self.name)
+        monkeypatch.setenv("JACK_NO_START_SERVER", "1")
+
+    def ports(self, connections: bool = False) -> list[str] | None:
+        """``jack_lsp`` output lines (port names, with ``-c`` their connections indented), or
+        None when the server cannot be reached."""
+        jack_lsp = shutil.which("jack_lsp")
+        if jack_lsp is None:
+            raise RuntimeError("jack_lsp not installed")
+        args = [jack_lsp, "-s", self.name] + (["-c"] if connections else [])
+        proc = subprocess.run(args, capture_output=True, text=True, timeout=10, env=self.env())
+        if proc.returncode != 0 or "not running" in proc.stderr:
+            return None
+        return [line.rstrip() for line in proc.stdout.splitlines() if line.strip()]
+
+    def connect(self, source: str, destination: str) -> None:
+        """``jack_connect SOURCE DESTINATION`` on this server."""
+        jack_connect = require_tool("jack_connect")
+        proc = subprocess.run([jack_connect, "-s", self.name, source, destination], capture_output=True,
+                              text=True, timeout=10, env=self.env())
+        if proc.returncode != 0:
+            raise RuntimeError(f"jack_connect {source} {destination}: {proc.stderr.strip() or proc.stdout.strip()}")
+
+    def disconnect(self, source: str, destination: str) -> None:
+        jack_disconnect = require_tool("jack_disconnect")
+        subprocess.run([jack_disconnect, "-s", self.name, source, destination], capture_output=True, text=True,
+                       timeout=10, env=self.env())
+
+    def log_tail(self, lines: int = 8) -> str:
+        try:
+            return " | ".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+def wait_for(predicate: Any, timeout_seconds: float, interval_seconds: float = 0.05) -> bool:
+    """Poll `predicate` until it is true or `timeout_seconds` pass; return its last value."""
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return bool(value)
+        time.sleep(interval_seconds)
