@@ -5,7 +5,7 @@ journal replay); the code is the same, which is why a replay matches the live ou
 Per block of output frames it
 
 - reads each deck's loop at the transport position modulo the loop length, frame by
-  frame (``index = floor(frac(beats / loop_beats) * loop_frames)``), so every loop is
+  frame (``index = round(frac(beats / loop_beats) * loop_frames)``), so every loop is
   locked to the bar grid whatever the tempo history, and a loop rendered for an old tempo
   still lands on the grid (varispeeded by dropping/repeating samples) until its re-adapted
   replacement arrives;
@@ -173,8 +173,10 @@ class Mixer:
         """Frames of `loop` at transport positions `beats` (phase-locked to the bar grid)."""
         loop_frames = loop.frames.shape[0]
         phase = np.mod(beats, loop.loop_beats) / loop.loop_beats
-        index = (phase * loop_frames).astype(np.int64)
-        np.clip(index, 0, loop_frames - 1, out=index)
+        # nearest frame, not floor: when the loop fits the tempo, phase * loop_frames is a whole
+        # number give or take rounding, and flooring 6999.9999999 would repeat a sample (a click)
+        index = np.rint(phase * loop_frames).astype(np.int64)
+        index[index >= loop_frames] -= loop_frames
         return loop.frames[index]
 
     def _segment(self, pb: DeckPlayback, a: int, b: int) -> np.ndarray:
