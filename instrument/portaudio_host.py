@@ -78,6 +78,9 @@ class JackProbe:
                 lib.jack_client_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_int),
                                                  ctypes.c_char_p]
                 lib.jack_client_close.argtypes = [ctypes.c_void_p]
+                lib.jack_get_uuid_for_client_name.restype = ctypes.c_void_p
+                lib.jack_get_uuid_for_client_name.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+                lib.jack_free.argtypes = [ctypes.c_void_p]
                 self._lib = lib
             except (OSError, AttributeError):
                 self._lib = None
@@ -89,6 +92,14 @@ class JackProbe:
 
     def server_alive(self, server_name: str | None = None) -> bool:
         """True when a client can connect to `server_name` (default: ``jack_server_name()``) now."""
+        return self.client_exists(server_name, None)
+
+    def client_exists(self, server_name: str | None, client_name: str | None) -> bool:
+        """True when `server_name` runs and (unless None) has a client called `client_name`.
+
+        A client's name is what tells a live server apart from one that was restarted
+        under the same name: the restarted server does not know the old clients.
+        """
         if self._lib is None:
             return False
         status = ctypes.c_int(0)
@@ -97,8 +108,15 @@ class JackProbe:
                                             ctypes.byref(status), name)
         if not client:
             return False
-        self._lib.jack_client_close(client)
-        return True
+        try:
+            if client_name is None:
+                return True
+            uuid = self._lib.jack_get_uuid_for_client_name(client, client_name.encode())
+            if uuid:
+                self._lib.jack_free(uuid)
+            return bool(uuid)
+        finally:
+            self._lib.jack_client_close(client)
 
 
 def _library_path(libname: str, symbol: str = "Pa_Initialize") -> str | None:
@@ -135,10 +153,12 @@ class PortAudioHost:
         self._jack_client_name = jack_client_name
         self._sd: ModuleType | None = None
         self._libpath: str | None = None
+        self._pa_ctypes: Any = None  # ctypes handle on the current instance (PaJack_* calls)
         # The JACK server the current instance's client belongs to (None: it has no client),
         # and when the current scan was made, unless an output already used it (see
         # ensure_fresh_scan).
         self._jack_server: str | None = None
+        self._jack_client: str | None = None  # the name the server gave that client
         self._scanned_at: float | None = None
         self._scanned_for_server = ""  # JACK_DEFAULT_SERVER when the scan was made
         # Objects that must outlive everything: name buffers PortAudio points at, abandoned
@@ -163,9 +183,13 @@ class PortAudioHost:
                 raise AudioError(f"PortAudio library not found ({one_line(e)}): {PORTAUDIO_HINT}") from None
             self._sd = sd
             self._libpath = _library_path(sd._libname)
+            try:
+                self._pa_ctypes = ctypes.CDLL(sd._libname)
+            except OSError:
+                self._pa_ctypes = None
             # sounddevice initialised PortAudio at import, before the name could be set: a
             # JACK client made then is called "PortAudio". Name it and connect again.
-            if self._set_client_name(sd._libname) and self.has_jack():
+            if self._set_client_name() and self.has_jack():
                 sd._terminate()
                 sd._initialize()
             self._scanned()
@@ -177,13 +201,12 @@ class PortAudioHost:
         with self.lock:
             self._jack_client_name = name
             if self._sd is not None:
-                self._set_client_name(self._sd._libname)
+                self._set_client_name()
 
-    def _set_client_name(self, library: str) -> bool:
-        """Tell the PortAudio instance in `library` our JACK client name; False without JACK support."""
-        try:
-            set_name = ctypes.CDLL(library).PaJack_SetClientName
-        except (OSError, AttributeError):
+    def _set_client_name(self) -> bool:
+        """Tell the current PortAudio instance our JACK client name; False without JACK support."""
+        set_name = getattr(self._pa_ctypes, "PaJack_SetClientName", None)
+        if set_name is None:
             return False
         buffer = ctypes.create_string_buffer(self._jack_client_name.encode())
         self._keep_alive.append(buffer)  # PortAudio keeps the pointer, not a copy
@@ -200,15 +223,34 @@ class PortAudioHost:
         """Note what the (re)initialisation just done found."""
         self._scanned_for_server = jack_server_name()
         self._jack_server = self._scanned_for_server if self.has_jack() else None
+        self._jack_client = self._instance_client_name() if self._jack_server is not None else None
         self._scanned_at = time.monotonic()
 
-    def _jack_client_dead(self) -> bool:
-        """True when the current instance holds a JACK client whose server is gone.
+    def _instance_client_name(self) -> str | None:
+        """The JACK client name of the current instance (JACK may have added a suffix)."""
+        get_name = getattr(self._pa_ctypes, "PaJack_GetClientName", None)
+        if get_name is None:
+            return None
+        name = ctypes.c_char_p()
+        if get_name(ctypes.byref(name)) != 0 or not name.value:
+            return None
+        return name.value.decode(errors="replace")
 
-        The server asked about is the one the client connected to, which is not
-        necessarily the one JACK_DEFAULT_SERVER names now.
+    @property
+    def jack_client_name(self) -> str | None:
+        """The current instance's JACK client name (e.g. "ganloops"), None without JACK."""
+        return self._jack_client
+
+    def _jack_client_dead(self) -> bool:
+        """True when the current instance holds a JACK client that its server no longer knows.
+
+        The server asked is the one the client connected to (not necessarily the one
+        JACK_DEFAULT_SERVER names now), and a server restarted under the same name does
+        not know the client either.
         """
-        return self._jack_server is not None and not self.jack.server_alive(self._jack_server)
+        if self._jack_server is None:
+            return False
+        return not self.jack.client_exists(self._jack_server, self._jack_client)
 
     def ensure_fresh_scan(self, max_age_seconds: float = 1.0) -> None:
         """Rescan unless the current scan is younger than `max_age_seconds`, unused, and made
@@ -255,9 +297,9 @@ class PortAudioHost:
             copy = os.path.join(folder, os.path.basename(self._libpath))
             try:
                 shutil.copyfile(self._libpath, copy)
-                ctypes.CDLL(copy)  # loaded once here; the calls below reuse this handle
+                self._pa_ctypes = ctypes.CDLL(copy)  # the cffi dlopen below gets this same handle
                 sd._lib = sd._ffi.dlopen(copy)
-                self._set_client_name(copy)
+                self._set_client_name()
             except OSError as e:
                 sd._initialized = 0
                 raise AudioError(f"cannot reload PortAudio after the audio server went away ({one_line(e)}): "

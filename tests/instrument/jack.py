@@ -5,6 +5,11 @@ one machine) never see each other's clients; clients reach it through
 ``JACK_DEFAULT_SERVER=<name>`` (``server.env()`` for subprocesses, ``server.activate()``
 for this process). Servers are stopped by their own process id, never by name.
 
+A killed jackd leaves its slot in JACK's shared server registry taken (jackd2 allows 8
+servers per machine and reclaims a dead one's slot only when a server of the same name
+starts), so ``stop()`` after ``kill()`` starts the name once more and shuts it down
+cleanly, and removes the semaphore files the dead server's clients left in /dev/shm.
+
     with JackServer() as jack:          # started, and stopped at the end
         jack.activate(monkeypatch)      # this process's JACK clients use it
         ...
@@ -31,7 +36,7 @@ from typing import Any
 import pytest
 
 _counter = itertools.count()
-_running: set[subprocess.Popen] = set()
+_running: set["JackServer"] = set()
 
 
 def jackd_path() -> str | None:
@@ -53,10 +58,8 @@ def require_tool(name: str) -> str:
 
 
 def _stop_leftovers() -> None:
-    for proc in list(_running):
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=5)
+    for server in list(_running):
+        server.stop()
 
 
 atexit.register(_stop_leftovers)
@@ -73,6 +76,7 @@ class JackServer:
         self.client_timeout_ms = client_timeout_ms
         self.log_path = Path(tempfile.gettempdir()) / f"{self.name}.log"
         self.proc: subprocess.Popen | None = None
+        self._killed = False  # its registry slot needs reclaiming
 
     # -- lifetime ------------------------------------------------------------------------
 
@@ -86,7 +90,8 @@ class JackServer:
                "-d", "dummy", "-r", str(self.sample_rate_hz), "-p", str(self.period_frames)]
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        _running.add(self.proc)
+        _running.add(self)
+        self._killed = False
         deadline = time.monotonic() + timeout_seconds
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -99,10 +104,21 @@ class JackServer:
     def kill(self) -> None:
         """SIGKILL: the server vanishes without telling its clients (a crash)."""
         self._end(signal.SIGKILL)
+        self._killed = True
 
     def stop(self) -> None:
-        """SIGTERM: a normal shutdown."""
+        """SIGTERM: a normal shutdown (after a kill: reclaim the registry slot first)."""
+        if self._killed and not self.running:
+            try:
+                self.start()
+            except RuntimeError:
+                pass
         self._end(signal.SIGTERM)
+        self._killed = False
+        _running.discard(self)
+        for leftover in Path("/dev/shm").glob(f"jack_sem.*_{self.name}_*"):
+            leftover.unlink(missing_ok=True)
+        self.log_path.unlink(missing_ok=True)
 
     def _end(self, sig: int) -> None:
         if self.proc is None:
@@ -114,7 +130,6 @@ class JackServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
-        _running.discard(self.proc)
 
     @property
     def running(self) -> bool:
