@@ -18,7 +18,10 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "dataset": ("training.cli", "dataset_main", "build a loop dataset (synth or from a folder of audio)"),
     "train": ("training.cli", "train_main", "train a generator from a config/preset"),
     "export": ("export.cli", "export_main", "export a trained run or checkpoint as a verified model bundle"),
+    "play": ("instrument.play", "play_main", "play model bundles live (audio device or JACK, OSC, MIDI, status line)"),
+    "devices": ("instrument.devices", "devices_main", "list audio devices and MIDI ports"),
     "info": ("instrument.info", "info_main", "describe a model bundle; --parity re-checks its rendering"),
+    "bounce": ("instrument.bounce", "bounce_main", "render loops, latent walks, scene morphs or journals to WAV/FLAC"),
     "eval": ("export.evaluate", "eval_main", "compare a model's loops with a dataset's: descriptors, grid, seams, "
                                              "diversity, a latent walk; PASS/FAIL verdict"),
 }

@@ -35,6 +35,7 @@ __all__ = [
     "equal_power",
     "Limiter",
     "integrated_loudness_lufs",
+    "momentary_loudness_lufs",
     "k_weighting_coefficients",
     "TEMPO_MODES",
 ]
@@ -511,3 +512,24 @@ def integrated_loudness_lufs(audio: np.ndarray, sample_rate_hz: int) -> float:
     if kept.size == 0:
         return -math.inf
     return float(_LUFS_OFFSET_DB + 10.0 * math.log10(kept.mean()))
+
+
+def momentary_loudness_lufs(audio: np.ndarray, sample_rate_hz: int, hop_seconds: float = 0.1) -> np.ndarray:
+    """Momentary loudness (BS.1770 weighting, 400 ms windows, ungated) every `hop_seconds`, in LUFS.
+
+    Window k covers [k * hop, k * hop + 400 ms); silent windows read -inf. Audio shorter than
+    one window gives one value for all of it. For plots of loudness over time (a latent walk).
+    """
+    array = np.asarray(audio)
+    if array.ndim == 1:
+        array = array[:, None]
+    if array.ndim != 2 or array.shape[0] == 0:
+        raise ValueError(f"loudness: expected audio [frames, channels], got shape {list(np.shape(audio))}")
+    weighted = _k_weight(array, sample_rate_hz) ** 2
+    block = min(int(round(_LUFS_BLOCK_SECONDS * sample_rate_hz)), weighted.shape[0])
+    step = max(1, int(round(hop_seconds * sample_rate_hz)))
+    cumsum = np.concatenate([np.zeros((1, weighted.shape[1])), np.cumsum(weighted, axis=0)])
+    starts = np.arange(0, weighted.shape[0] - block + 1, step)
+    power = ((cumsum[starts + block] - cumsum[starts]) / block) @ _channel_weights(array.shape[1])
+    with np.errstate(divide="ignore"):
+        return _LUFS_OFFSET_DB + 10.0 * np.log10(power)

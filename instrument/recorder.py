@@ -192,6 +192,10 @@ class StreamRecorder:
             self._lost_frames += block.shape[0]
             self.dropped_frames += block.shape[0]
 
+    def write(self, block: np.ndarray) -> None:
+        """The same as ``write_block``: the engine's ``set_recorder`` sinks are called as ``sink.write(block)``."""
+        self.write_block(block)
+
     # -- lifecycle --------------------------------------------------------------------
 
     def start(self) -> "StreamRecorder":
