@@ -268,25 +268,30 @@ def _wsola_circular(loop: np.ndarray, out_samples: int, sample_rate_hz: int) -> 
         if chosen[nxt] is not None:
             hop_next = int((centres_out[nxt] - centres_out[k]) % m)
             references.append(segment(chosen[nxt] - hop_next, frame))
-        energy = np.convolve(candidates ** 2, np.ones(frame), mode="valid")  # length 2*tol+1
+        running = np.concatenate([[0.0], np.cumsum(candidates ** 2)])
+        energy = running[frame:] - running[:-frame]  # sum of squares of each candidate frame, 2*tol+1 of them
         norm = np.sqrt(np.maximum(energy, 1e-12))
         for reference in references:
             corr = _correlate_valid(candidates, reference * window)
             score += corr / norm
         chosen[k] = float(nominal_in[k]) - tolerance + float(np.argmax(score))
 
-    out = np.zeros((channels, m), dtype=np.float64)
-    weights = np.zeros(m, dtype=np.float64)
+    # Overlap-add into a buffer one frame longer than the loop, then fold the overhang around.
+    out = np.zeros((channels, m + frame), dtype=np.float64)
+    weights = np.zeros(m + frame, dtype=np.float64)
     read_offsets = np.arange(frame) - half
     for k in range(count):
         centre = chosen[k]
         assert centre is not None
         read = (int(round(centre)) + read_offsets) % n
-        write = (int(centres_out[k]) + read_offsets) % m
-        np.add.at(out, (slice(None), write), loop[:, read] * window)
-        np.add.at(weights, write, window)
-    out /= np.maximum(weights, 1e-6)
-    return out.astype(np.float32)
+        start = (int(centres_out[k]) - half) % m
+        out[:, start:start + frame] += loop[:, read] * window
+        weights[start:start + frame] += window
+    for extra in range(m, m + frame, m):  # once, unless the loop is shorter than a frame
+        width = min(m, m + frame - extra)
+        out[:, :width] += out[:, extra:extra + width]
+        weights[:width] += weights[extra:extra + width]
+    return (out[:, :m] / np.maximum(weights[:m], 1e-6)).astype(np.float32)
 
 
 def _correlate_valid(signal: np.ndarray, kernel: np.ndarray) -> np.ndarray:
