@@ -88,8 +88,10 @@ def check_flag(name: str, value: Any) -> bool:
 class DeckControls:
     """Everything one deck's sound depends on, as set by the performer.
 
-    The first six fields decide what is rendered (`render_key`); gain and mute are applied
-    by the mixer to whatever loop is playing and never cause a render.
+    Seeds, knobs, mixes and psi decide what is rendered (`render_key`); gain and mute are
+    applied by the mixer to whatever loop is playing and never cause a render. ``noise`` is
+    kept (scenes, journals) for models with noise inputs; today's bundles have none (their
+    noise is fixed at export), so it renders nothing and is not part of the render key.
     """
 
     seed: int = 0
@@ -103,7 +105,7 @@ class DeckControls:
 
     def render_key(self) -> tuple[Any, ...]:
         """The fields a render depends on: equal keys render equal loops."""
-        return (self.seed, self.bseed, self.knobs, self.mix, self.psi, self.noise)
+        return (self.seed, self.bseed, self.knobs, self.mix, self.psi)
 
     def render_state(self) -> dict[str, Any]:
         """The render-relevant fields as JSON (journal swap events carry this)."""

@@ -504,7 +504,8 @@ class Engine:
         for pb in self.mixer.decks:
             decks.append({"current": None if pb.current is None else pb.current.swap_event(),
                           "previous": None if pb.previous is None else pb.previous.swap_event(),
-                          "fade_start_frame": pb.fade_start_frame, "gain_now": pb.gain_now,
+                          "fade_start_frame": pb.fade_start_frame, "fade_correlation": pb.fade_correlation,
+                          "gain_now": pb.gain_now,
                           "gain_target": pb.gain_target, "mute": pb.mute})
         header = {"config": asdict(self.config), "provider": self.provider, "start_frame": frame,
                   "transport": self.transport.to_json(), "state": self.state(),
@@ -746,6 +747,7 @@ class Engine:
             pb.current = None if saved.get("current") is None else loop_for(saved["current"], None)
             pb.previous = None if saved.get("previous") is None else loop_for(saved["previous"], None)
             pb.fade_start_frame = saved.get("fade_start_frame")
+            pb.fade_correlation = float(saved.get("fade_correlation", 0.0))
             pb.gain_now = float(saved.get("gain_now", 0.0))
             pb.gain_target = float(saved.get("gain_target", 1.0))
             pb.mute = bool(saved.get("mute", False))

@@ -248,15 +248,30 @@ def test_a_new_render_crossfades_in_click_free_at_the_same_bar_phase(style_bundl
     # after the crossfade: the new loop at the same position in the bar as the old one was
     tail = np.arange(3000 + XFADE_FRAMES, 9000)
     assert np.array_equal(after[tail - 3000], new[tail % LOOP_FRAMES] * GAIN)
-    # during it: equal-power blend of the two, both read at the transport's bar phase
+    # during it: equal-power blend of the two, both read at the transport's bar phase, with the
+    # power kept constant for however alike the two loops are
     fade = np.arange(3000, 3000 + XFADE_FRAMES)
     t = (fade - 3000) / XFADE_FRAMES
-    expected = (new[fade % LOOP_FRAMES] * np.sin(t * math.pi / 2)[:, None]
-                + old[fade % LOOP_FRAMES] * np.cos(t * math.pi / 2)[:, None])
-    np.testing.assert_allclose(after[:XFADE_FRAMES], expected * GAIN, atol=1e-6)
+    g_in, g_out = np.sin(t * math.pi / 2), np.cos(t * math.pi / 2)
+    r = float((old.astype(np.float64) * new).sum() / np.sqrt((old.astype(np.float64) ** 2).sum() * (new ** 2).sum()))
+    expected = ((new[fade % LOOP_FRAMES] * g_in[:, None] + old[fade % LOOP_FRAMES] * g_out[:, None])
+                / np.sqrt(1 + 2 * max(r, 0.0) * g_in * g_out)[:, None])
+    np.testing.assert_allclose(after[:XFADE_FRAMES], expected * GAIN, atol=1e-5)
     # click-free: no jump around the swap bigger than the loops have inside themselves
     around = np.concatenate([before[-200:], after[:XFADE_FRAMES + 200]])
     assert max_step(around) <= max(max_step(old, circular=True), max_step(new, circular=True)) + 1e-6
+
+
+def test_a_render_of_the_same_sound_crossfades_without_a_bulge(style_bundle: Path) -> None:
+    """Knob 16 is beyond the model's directions: the new render is the same loop, and swapping
+    it in must leave the output as it was (plain equal power would bulge by 3 dB mid-fade)."""
+    engine, reference = deck1_only(style_bundle), deck1_only(style_bundle)
+    engine.render_offline(3000)
+    reference.render_offline(3000)
+    engine.set_knob(1, 16, 0.9)
+    out = engine.render_offline(1000)
+    assert engine.stats.swaps == 2 and engine.mixer.decks[0].fade_correlation == 1.0
+    np.testing.assert_allclose(out, reference.render_offline(1000), atol=1e-6)
 
 
 @pytest.mark.parametrize("quantize, unit_frames", [("beat", BEAT_FRAMES), ("bar", LOOP_FRAMES)])
@@ -428,6 +443,7 @@ def test_a_tempo_change_keeps_the_bar_grid_and_swaps_in_the_readapted_loop_in_ph
     engine = deck1_only(style_bundle, tempo_mode="varispeed")
     engine.render_offline(3000)  # 1.5 beats
     assert engine.transport.beats_at(3000) == pytest.approx(1.5)
+    old = current_loop(engine)
     engine.set_tempo(150.0)
     out = engine.render_offline(9000)
     t = engine.transport
@@ -440,6 +456,9 @@ def test_a_tempo_change_keeps_the_bar_grid_and_swaps_in_the_readapted_loop_in_ph
     frames = np.arange(3000 + XFADE_FRAMES, 12000)
     index = (2400 + (frames - 3000)) % 6400  # 1.5 beats of 1600 frames: the bar phase carried across the change
     assert np.array_equal(out[frames - 3000], new[index] * GAIN)
+    # until the re-adapted loop is in, the old one is read faster along the grid, without clicks
+    old_step = max_step(old, circular=True)
+    assert max_step(out[:XFADE_FRAMES + 100]) <= max(old_step, max_step(new, circular=True)) * GAIN + 1e-6
 
 
 # ---------------------------------------------------------------------------------------
