@@ -39,7 +39,6 @@ morph the style mixes to 1.
 from __future__ import annotations
 
 import collections
-import math
 import threading
 import time
 from dataclasses import asdict, dataclass, field

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import collections
 import json
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,8 +104,6 @@ class JournalWriter:
         self._thread.join(timeout=10)
         self._drain()
         self._file.flush()
-        import os
-
         os.fsync(self._file.fileno())
         self._file.close()
 

@@ -344,6 +344,24 @@ def test_limiter_keeps_the_master_under_its_ceiling(style_bundle: Path) -> None:
     assert float(np.abs(out).max()) <= ceiling
 
 
+def test_the_recorder_sink_gets_every_master_block(style_bundle: Path) -> None:
+    engine = deck1_only(style_bundle)
+    written: list[np.ndarray] = []
+
+    class Sink:
+        def write(self, block: np.ndarray) -> None:
+            written.append(np.array(block))
+
+    engine.set_recorder(Sink())
+    out = engine.render_offline(1050)
+    recorded = np.concatenate(written)
+    assert recorded.shape[0] == 1100  # whole blocks, as the mixer makes them
+    assert np.array_equal(recorded[:1050], out)
+    engine.set_recorder(None)
+    engine.render_offline(500)
+    assert sum(b.shape[0] for b in written) == 1100
+
+
 def test_a_mono_model_plays_on_every_output_channel(wavegan_bundle: Path) -> None:
     engine = deck1_only(wavegan_bundle)
     out = engine.render_offline(4000)
