@@ -43,7 +43,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Deque, Iterator
+from typing import Any, Callable, Deque, Iterator, TextIO
 
 import numpy as np
 
@@ -64,7 +64,7 @@ from instrument.controls import (
     check_seed,
 )
 from instrument.deck import DeckWorker, RenderedLoop, RenderSettings, render_loop
-from instrument.journal import Journal, JournalWriter
+from instrument.journal import Journal, JournalError, JournalWriter, open_journal_file
 from instrument.mixer import QUANTIZE_MODES, Mixer, MixerSettings, SwapRecord
 from instrument.ringbuffer import FrameRing
 from instrument.transport import Position, Transport
@@ -177,7 +177,7 @@ class Engine:
         self._produced = 0
         self._offline_left: np.ndarray | None = None
         self._journal: JournalWriter | None = None
-        self._journal_request: Path | None = None
+        self._journal_request: tuple[Path, TextIO] | None = None
         self._recorder: Any = None
         self._morph: _Morph | None = None
         self._running = False
@@ -479,16 +479,22 @@ class Engine:
         self._recorder = sink
 
     def record_journal(self, path: str | Path) -> None:
-        """Start writing a journal at the next block (bit-exact replay from there)."""
+        """Start writing a journal at the next block (bit-exact replay from there).
+
+        The file is created here, so a path that cannot be written raises ``JournalError``
+        (one line naming it) in the caller; the mixer thread only stamps the starting frame.
+        """
         if self._journal is not None or self._journal_request is not None:
             raise ValueError("journal: already recording; stop_journal() first")
-        self._journal_request = Path(path)
+        self._journal_request = (Path(path), open_journal_file(path))
         if not self._running:
             self._open_journal(self._produced)
 
     def stop_journal(self) -> Path | None:
         """Finish the journal (end event at the mixer's current frame) and return its path."""
-        self._journal_request = None
+        request, self._journal_request = self._journal_request, None
+        if request is not None:  # asked for, but no block was made since: an empty journal is useless
+            request[1].close()
         journal, self._journal = self._journal, None
         if journal is None:
             return None
@@ -496,9 +502,10 @@ class Engine:
         return journal.path
 
     def _open_journal(self, frame: int) -> None:
-        path, self._journal_request = self._journal_request, None
-        if path is None:
+        request, self._journal_request = self._journal_request, None
+        if request is None:
             return
+        path, file = request
         decks = []
         for pb in self.mixer.decks:
             decks.append({"current": None if pb.current is None else pb.current.swap_event(),
@@ -510,7 +517,7 @@ class Engine:
                   "transport": self.transport.to_json(), "state": self.state(),
                   "mixer": {"crossfade": self.mixer.crossfade, "decks": decks,
                             "limiter_reduction": self.mixer.limiter._reduction}}
-        self._journal = JournalWriter(path, header)
+        self._journal = JournalWriter(path, file, header)
 
     # ===================================================================================
     # The mixer step (mixer thread, render_offline, replay)
@@ -706,8 +713,6 @@ class Engine:
         try:
             config = EngineConfig(**raw)
         except TypeError as e:
-            from instrument.journal import JournalError
-
             raise JournalError(f"{journal.path}: header config does not fit this version ({e})") from None
         engine = cls(config, provider=provider or str(journal.header.get("provider", "auto")))
         engine._replaying = True

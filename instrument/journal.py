@@ -28,7 +28,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Deque, Iterator, Protocol
+from typing import Any, Callable, Deque, Iterator, Protocol, TextIO
 
 import numpy as np
 
@@ -56,16 +56,28 @@ class Event:
         return {"frame": self.frame, "kind": self.kind, "args": self.args}
 
 
-class JournalWriter:
-    """Appends events to a journal file from a background thread (never blocks the mixer on disk)."""
+def open_journal_file(path: str | Path) -> TextIO:
+    """Create (or truncate) a journal file now, so a bad path fails in the caller with one line."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return open(path, "w", encoding="utf-8")
+    except OSError as e:
+        raise JournalError(f"{path}: cannot write a journal there ({e.strerror or e})") from None
 
-    def __init__(self, path: str | Path, header: dict[str, Any]) -> None:
+
+class JournalWriter:
+    """Appends events to an open journal file from a background thread.
+
+    The mixer thread only builds the header and queues events; the header and every event
+    are written and flushed by the writer thread, so the mixer never waits on the disk.
+    """
+
+    def __init__(self, path: str | Path, file: TextIO, header: dict[str, Any]) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.path, "w", encoding="utf-8")
-        self._file.write(json.dumps({"format": JOURNAL_FORMAT, "version": JOURNAL_VERSION, **header},
-                                    allow_nan=False) + "\n")
-        self._file.flush()
+        self._file = file
+        self._header = {"format": JOURNAL_FORMAT, "version": JOURNAL_VERSION, **header}
+        self._header_written = False
         self._queue: Deque[Event] = collections.deque()
         self._wake = threading.Event()
         self._closed = False
@@ -80,6 +92,10 @@ class JournalWriter:
 
     def _drain(self) -> None:
         wrote = False
+        if not self._header_written:
+            self._file.write(json.dumps(self._header, allow_nan=False) + "\n")
+            self._header_written = True
+            wrote = True
         while self._queue:
             event = self._queue.popleft()
             self._file.write(json.dumps(event.to_json(), allow_nan=False) + "\n")
@@ -89,6 +105,7 @@ class JournalWriter:
             self._file.flush()
 
     def _run(self) -> None:
+        self._drain()  # the header, at once
         while not self._closed:
             self._wake.wait(FLUSH_INTERVAL_SECONDS)
             self._wake.clear()

@@ -147,6 +147,15 @@ def test_bad_journals_are_refused_in_one_line(tmp_path: Path, content: str, prob
     assert message.startswith(str(path)) and problem in message and "\n" not in message
 
 
+def test_a_journal_path_that_cannot_be_written_is_refused_at_once(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    engine = Engine(EngineConfig(sample_rate_hz=RATE_HZ, block_frames=BLOCK_FRAMES), provider="cpu")
+    with pytest.raises(JournalError, match=r"file/j\.jsonl: cannot write a journal there"):
+        engine.record_journal(blocker / "j.jsonl")
+    engine.record_journal(tmp_path / "ok.jsonl")  # the failed attempt left nothing half-open
+
+
 def test_the_header_describes_the_engine(tmp_path: Path) -> None:
     path = tmp_path / "h.jsonl"
     engine = Engine(EngineConfig(sample_rate_hz=RATE_HZ, block_frames=BLOCK_FRAMES, tempo_bpm=100.0), provider="cpu")
