@@ -48,6 +48,10 @@ _CLOCK_MAX_CATCH_UP_BLOCKS = 64
 STOPPED, PLAYING, WAITING = "stopped", "playing", "waiting"
 
 
+class _NotBackYet(AudioError):
+    """The lost device is not in the new scan (yet)."""
+
+
 @dataclass(frozen=True)
 class OutputDevice:
     """One PortAudio device that can play, as the current scan sees it."""
@@ -165,6 +169,24 @@ def _check_settings(sd: Any, device: OutputDevice, sample_rate_hz: int, channels
                          f"is {device.default_sample_rate_hz} Hz (--sample-rate)") from None
 
 
+def resolve_output(device: DeviceSpec = None, sample_rate_hz: int | None = None, channels: int = 2,
+                   host: PortAudioHost | None = None) -> tuple[OutputDevice, int]:
+    """The device `device` names and the rate it will play at (its default when None).
+
+    ``ganloops play`` asks this before it builds the engine, whose rate must be the
+    device's; AudioError (one line) when the device or the rate cannot be used.
+    """
+    host = host or portaudio_host()
+    with host.lock:
+        host.ensure_fresh_scan()
+        sd = host.sounddevice()
+        chosen = choose_output_device(list_output_devices(sd), device, default_output_index(sd))
+        rate_hz = int(sample_rate_hz) if sample_rate_hz is not None else chosen.default_sample_rate_hz
+        _check_settings(sd, chosen, rate_hz, channels)
+        host.keep_scan()
+        return chosen, rate_hz
+
+
 # ---------------------------------------------------------------------------------------
 # The output
 # ---------------------------------------------------------------------------------------
@@ -250,11 +272,8 @@ class AudioOutput:
         if self._state != STOPPED:
             return
         with self._host.lock:
-            self._host.ensure_fresh_scan()
+            device, rate_hz = resolve_output(self._device_spec, self._requested_rate_hz, self.channels, self._host)
             sd = self._host.sounddevice()
-            device = choose_output_device(list_output_devices(sd), self._device_spec, default_output_index(sd))
-            rate_hz = self._requested_rate_hz or device.default_sample_rate_hz
-            _check_settings(sd, device, rate_hz, self.channels)
             self._device, self.sample_rate_hz = device, rate_hz
             self._stream = self._open(sd, device)
             self._start_stream()
@@ -407,6 +426,8 @@ class AudioOutput:
                 _check_settings(sd, device, self.sample_rate_hz, self.channels)
                 self._device = device
                 stream = self._open(sd, device)
+            except _NotBackYet:
+                return  # the reason it was lost still says it best
             except AudioError as e:
                 self._set_state(WAITING, one_line(e))
                 return
@@ -433,7 +454,7 @@ class AudioOutput:
                 if d.name == lost.name and d.host_api == lost.host_api:
                     return d
         if lost is not None and isinstance(self._device_spec, (int, type(None))):
-            raise AudioError(f"waiting for {lost.label()} to come back")
+            raise _NotBackYet(lost.label())
         return choose_output_device(devices, self._device_spec, default_output_index(sd))
 
     # -- clock thread: the engine keeps time while there is no device ---------------------------

@@ -267,6 +267,12 @@ class PortAudioHost:
                 self.rescan()
             self._scanned_at = None
 
+    def keep_scan(self) -> None:
+        """Let the next ``ensure_fresh_scan`` (within its age limit) reuse the current scan:
+        a device chosen from it is about to be opened."""
+        with self.lock:
+            self._scanned_at = time.monotonic()
+
     # -- rescanning and abandoning ------------------------------------------------------------
 
     def rescan(self) -> None:

@@ -195,3 +195,86 @@ def wait_for(predicate: Any, timeout_seconds: float, interval_seconds: float = 0
         if value or time.monotonic() >= deadline:
             return bool(value)
         time.sleep(interval_seconds)
+
+
+class JackCapture:
+    """Records, in this process, what other JACK clients send to it: a PortAudio input
+    stream under its own client name, wired with ``jack_connect`` to the given ports.
+
+        capture = JackCapture(server)            # server.activate(monkeypatch) first
+        capture.start(["ganloops:out_0", "ganloops:out_1"])
+        capture.wait_frames(48000, timeout_seconds=10)
+        audio = capture.take(0, 48000)           # [frames, channels] float32
+        capture.stop()
+
+    When the server dies under it, call ``abandon()`` (closing a dead JACK stream hangs
+    PortAudio; see instrument/portaudio_host.py).
+    """
+
+    def __init__(self, server: JackServer, client_name: str = "gltest-capture", channels: int = 2,
+                 max_seconds: float = 120.0) -> None:
+        import numpy as np
+
+        self.server = server
+        self.client_name = client_name
+        self.channels = channels
+        self._buffer = np.zeros((int(max_seconds * server.sample_rate_hz), channels), dtype=np.float32)
+        self.frames = 0
+        self._stream: Any = None
+        self._previous_name: str | None = None
+
+    def _callback(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
+        end = min(self.frames + frames, self._buffer.shape[0])
+        self._buffer[self.frames:end] = indata[: end - self.frames]
+        self.frames = end
+
+    def start(self, sources: list[str]) -> None:
+        """Open the input on the server's 'system' device and connect `sources` to it instead."""
+        from instrument.portaudio_host import DEFAULT_JACK_CLIENT_NAME, JACK_HOST_API, portaudio_host
+
+        host = portaudio_host()
+        with host.lock:
+            self._previous_name = DEFAULT_JACK_CLIENT_NAME
+            host.set_jack_client_name(self.client_name)
+            host.rescan()
+            sd = host.sounddevice()
+            apis = sd.query_hostapis()
+            index = next(d["index"] for d in sd.query_devices()
+                         if apis[d["hostapi"]]["name"] == JACK_HOST_API and d["name"] == "system")
+            self._stream = sd.InputStream(device=index, channels=self.channels,
+                                          samplerate=self.server.sample_rate_hz, blocksize=256, dtype="float32",
+                                          callback=self._callback)
+            self._stream.start()
+            name = host.jack_client_name or self.client_name
+        for i, source in enumerate(sources):
+            self.server.disconnect(f"system:capture_{i + 1}", f"{name}:in_{i}")
+            self.server.connect(source, f"{name}:in_{i}")
+
+    def wait_frames(self, frames: int, timeout_seconds: float) -> bool:
+        return wait_for(lambda: self.frames >= frames, timeout_seconds)
+
+    def take(self, start: int, stop: int) -> Any:
+        return self._buffer[start:stop].copy()
+
+    def abandon(self) -> None:
+        """Leave a stream whose server died (never touch it again)."""
+        from instrument.portaudio_host import portaudio_host
+
+        if self._stream is not None:
+            portaudio_host().abandon(self._stream, self._callback)
+            self._stream = None
+
+    def stop(self) -> None:
+        from instrument.portaudio_host import portaudio_host
+
+        host = portaudio_host()
+        with host.lock:
+            if self._stream is not None:
+                if self._stream.active:  # a dead JACK stream must not be stopped: it would hang
+                    self._stream.stop()
+                    self._stream.close()
+                else:
+                    host.abandon(self._stream, self._callback)
+                self._stream = None
+            if self._previous_name is not None:
+                host.set_jack_client_name(self._previous_name)
