@@ -72,6 +72,7 @@ from instrument.transport import Position, Transport
 DEFAULT_TEMPO_BPM = 120.0  # the clock's tempo until the first model (or set_tempo) decides it
 DEFAULT_BEATS_PER_BAR = 4
 CALLBACK_HISTORY = 4096  # callback durations kept (a ring of the most recent)
+RING_SPARE_FRAMES = 16384  # ring room beyond ahead_blocks, for devices that ask for big chunks
 GAIN_SMOOTHING_SECONDS = 0.01  # a full-scale gain change takes this long
 MORPH_STEP_SECONDS = 0.02
 ADDRESS_PREFIX = "/ganloops"
@@ -159,7 +160,10 @@ class Engine:
         self.board.tempo_bpm = config.tempo_bpm
         self.transport = Transport(config.sample_rate_hz, config.tempo_bpm or DEFAULT_TEMPO_BPM,
                                    DEFAULT_BEATS_PER_BAR)
-        self.ring = FrameRing(config.ahead_blocks * config.block_frames, config.channels)
+        # the mixer keeps `ahead_blocks` blocks ready; the ring has room for much more so that a
+        # device asking for bigger chunks than that (variable block sizes) is still served
+        self.ring = FrameRing(config.ahead_blocks * config.block_frames + RING_SPARE_FRAMES, config.channels)
+        self._largest_request_frames = 0  # biggest `frames` the callback was asked for
         self.mixer = Mixer(MixerSettings(
             sample_rate_hz=config.sample_rate_hz, channels=config.channels, block_frames=config.block_frames,
             crossfade_frames=int(round(config.crossfade_seconds * config.sample_rate_hz)),
@@ -596,7 +600,8 @@ class Engine:
         idle_seconds = block_frames / self.config.sample_rate_hz / 4
         silence = np.zeros((block_frames, self.config.channels), dtype=np.float32)
         while self._running:
-            if self.ring.space_frames() < block_frames:
+            if (self.ring.available_frames() >= self.latency_frames
+                    or self.ring.space_frames() < block_frames):
                 time.sleep(idle_seconds)
                 continue
             try:
@@ -656,6 +661,8 @@ class Engine:
         the ring holds fewer frames, what there is plays and the rest is silence (an underrun).
         """
         started = time.perf_counter_ns()
+        if frames > self._largest_request_frames:
+            self._largest_request_frames = frames
         ring = self.ring
         ready = ring.available_frames()
         if ready >= frames:
@@ -804,8 +811,14 @@ class Engine:
 
     @property
     def latency_frames(self) -> int:
-        """Frames between the mixer applying a change and the callback playing it (the ring's depth)."""
-        return self.config.ahead_blocks * self.config.block_frames
+        """Frames the mixer keeps ready: ``ahead_blocks`` blocks, or more when the device asks for
+        larger chunks than that (the time from a change taking effect to it being heard)."""
+        ahead = self.config.ahead_blocks * self.config.block_frames
+        requested = self._largest_request_frames
+        if requested <= ahead:
+            return ahead
+        block = self.config.block_frames
+        return min(-(-requested // block) * block, self.ring.capacity_frames)
 
     @property
     def stats(self) -> EngineStats:

@@ -535,6 +535,23 @@ def test_the_callback_allocates_nothing(style_bundle: Path) -> None:
     assert growth < 512, f"the callback left {growth} bytes allocated after 4000 calls"
 
 
+def test_a_device_asking_for_more_than_ahead_blocks_is_served(style_bundle: Path) -> None:
+    """Some hosts call back with variable, larger chunks: the mixer keeps that much ready."""
+    engine = make_engine(block_frames=64, ahead_blocks=2)
+    engine.load_deck(1, style_bundle, wait=True)
+    out = np.zeros((1000, 2), dtype=np.float32)
+    with engine:
+        wait_for(lambda: engine.frames_ready() >= 128, "two blocks ready")
+        engine.callback(out, 1000)  # the first big request finds two blocks: an underrun
+        for _ in range(10):
+            wait_for(lambda: engine.frames_ready() >= 1000, "1000 frames ready")
+            engine.callback(out, 1000)
+        time.sleep(0.05)
+        assert engine.frames_ready() < 1024 + 64  # ready, not hoarding: the latency stays what the device needs
+    assert engine.latency_frames == 1024
+    assert engine.stats.underruns == 1
+
+
 def test_the_callback_never_blocks_when_the_mixer_thread_stalls(style_bundle: Path) -> None:
     engine = make_engine(block_frames=64)
     engine.load_deck(1, style_bundle, wait=True)
