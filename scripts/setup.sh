@@ -48,8 +48,8 @@ fi
 VPY=.venv/bin/python
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-extras="train"
-[ $want_dev -eq 1 ] && extras="train,dev"
+extras="train,link"
+[ $want_dev -eq 1 ] && extras="train,link,dev"
 stamp=".venv/.ganloops-installed-$extras-$(sha1sum pyproject.toml | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
   # torch first, pinned, so that the train extra's 'torch>=2.2' is already satisfied and pip
