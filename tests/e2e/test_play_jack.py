@@ -66,11 +66,11 @@ def _send(proc: subprocess.Popen, line: str) -> None:
 
 
 def _finish(proc: subprocess.Popen, how: str) -> tuple[int, str, str]:
-    """Stop `proc` by 'quit' on stdin or by SIGTERM; return (exit status, stdout, stderr)."""
+    """Stop `proc` by 'quit' on stdin or by a signal (SIGINT is Ctrl-C); return (exit status, stdout, stderr)."""
     if how == "quit":
         _send(proc, "quit")
     else:
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal({"sigint": signal.SIGINT, "sigterm": signal.SIGTERM}[how])
     try:
         out, err = proc.communicate(timeout=30)
     except subprocess.TimeoutExpired:
@@ -125,8 +125,20 @@ def test_loop_similarity_tells_a_shift_from_another_signal() -> None:
     assert loop_similarity(loop, rng.standard_normal(4800)) < 0.3
 
 
-def test_play_streams_through_jack_and_a_seed_changes_the_sound(jack: JackServer, tiny_bundle: Path) -> None:
-    proc = _play(jack, str(tiny_bundle), "--osc-port", "0")
+def _check_recording(take: Path) -> list[str]:
+    """The WAV is complete and not silent, its journal ends properly; returns the journal's lines."""
+    recorded, rate = sf.read(take, dtype="float32")
+    assert rate == RATE_HZ and recorded.ndim == 2 and recorded.shape[1] == 2
+    assert float(np.sqrt(np.mean(recorded ** 2))) > 1e-3
+    lines = take.with_suffix(".journal.jsonl").read_text().splitlines()
+    assert '"format"' in lines[0] and '"kind": "end"' in lines[-1]
+    return lines
+
+
+def test_play_streams_through_jack_and_a_seed_changes_the_sound(jack: JackServer, tiny_bundle: Path,
+                                                                tmp_path: Path) -> None:
+    take = tmp_path / "ctrl-c.wav"
+    proc = _play(jack, str(tiny_bundle), "--osc-port", "0", "--record", str(take))
     capture = JackCapture(jack)
     try:
         assert wait_for(lambda: _ports_up(jack) or proc.poll() is not None, 60), "ganloops ports never appeared"
@@ -155,10 +167,13 @@ def test_play_streams_through_jack_and_a_seed_changes_the_sound(jack: JackServer
         assert " s7" in _status(proc)
     finally:
         capture.stop()
-        code, out, err = _finish(proc, "sigterm")
+        code, out, err = _finish(proc, "sigint")
     assert code == 0, err
     assert "OSC on 127.0.0.1:" in err  # the OSC controller was started through play's hook
     assert "Traceback" not in err
+    assert "stopping" in err and "recorded" in err
+    lines = _check_recording(take)  # Ctrl-C finished the WAV and the journal
+    assert any('"/ganloops/deck/1/seed", [7]' in line for line in lines)
 
 
 def test_play_waits_while_jackd_is_gone_and_resumes_with_the_recording_intact(
@@ -189,12 +204,6 @@ def test_play_waits_while_jackd_is_gone_and_resumes_with_the_recording_intact(
         code, out, err = _finish(proc, "quit")
     assert code == 0, err
     assert "Traceback" not in err
-    assert f"recorded" in err and str(take) in err
-
-    recorded, rate = sf.read(take, dtype="float32")
-    assert rate == RATE_HZ and recorded.shape[1] == 2
-    assert float(np.sqrt(np.mean(recorded ** 2))) > 1e-3
-    journal = take.with_suffix(".journal.jsonl")
-    lines = journal.read_text().splitlines()
-    assert '"format"' in lines[0] and '"kind": "end"' in lines[-1]
+    assert "recorded" in err and str(take) in err
+    lines = _check_recording(take)
     assert any('"/ganloops/deck/1/seed", [3]' in line for line in lines)  # the seed sent while waiting

@@ -71,6 +71,21 @@ def test_a_folder_without_manifest_is_named(tmp_path: Path, capsys: pytest.Captu
     assert f"{tmp_path}: not a model bundle (no manifest.json" in _one_error_line(capsys)
 
 
+def test_sigterm_and_sighup_ask_for_a_clean_stop() -> None:
+    import os
+    import signal
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        session = _session()
+        previous = play._install_stop_signals(session)
+        try:
+            os.kill(os.getpid(), sig)
+            assert wait_for(session.stop_requested.is_set, 5)
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+
+
 # ---------------------------------------------------------------------------------------
 # The status line
 # ---------------------------------------------------------------------------------------
