@@ -19,7 +19,7 @@ import json
 import os
 import sys
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterator
+from typing import Iterator
 
 from instrument.portaudio_host import AudioError, JACK_HOST_API, one_line, portaudio_host
 

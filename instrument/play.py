@@ -184,6 +184,7 @@ class PlaySession:
         self.controllers: list[Controller] = []
         self._cpu = CpuMeter()
         self._last_load_percent: float | None = None
+        self._played = False  # the output started: a recording from then on is kept
         self._reply_lock = threading.Lock()
 
     # -- building ------------------------------------------------------------------------
@@ -284,6 +285,7 @@ class PlaySession:
         except AudioError as e:
             self.engine.stop()
             raise PlayError(str(e)) from None
+        self._played = True
         for controller in self.make_controllers():
             try:
                 controller.start()
@@ -308,17 +310,26 @@ class PlaySession:
             _quietly(self.engine.stop)
             _quietly(lambda: self.engine.set_recorder(None))
         if self.recorder is not None:
-            summary = self.recorder.close()
-            journal = self.options.journal
-            text = (f"recorded {summary.seconds:.1f} s to {', '.join(str(p) for p in summary.paths)}"
-                    f" (journal {journal})")
-            if summary.dropped_frames:
-                text += f"; {summary.dropped_frames} frames lost to a slow disk (written as silence)"
-            if summary.error:
-                text += f"; recording error: {summary.error}"
-            self.printer.message(text)
-            self.recorder = None
+            self._finish_recording()
         self.printer.finish()
+
+    def _finish_recording(self) -> None:
+        """Close the WAV (the journal closed with the engine) and say what it holds."""
+        summary = self.recorder.close()
+        self.recorder = None
+        journal = self.options.journal
+        if not self._played:
+            # startup failed before a sound: leave no take that would block the next try
+            for path in (*summary.paths, journal):
+                if path is not None:
+                    path.unlink(missing_ok=True)
+            return
+        text = f"recorded {summary.seconds:.1f} s to {', '.join(str(p) for p in summary.paths)} (journal {journal})"
+        if summary.dropped_frames:
+            text += f"; {summary.dropped_frames} frames lost to a slow disk (written as silence)"
+        if summary.error:
+            text += f"; recording error: {summary.error}"
+        self.printer.message(text)
 
     # -- reporting -----------------------------------------------------------------------
 

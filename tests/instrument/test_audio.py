@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from instrument.audio import (AudioOutput, OutputDevice, choose_output_device, list_output_devices)
+from instrument.audio import AudioOutput, OutputDevice, choose_output_device
 from instrument.portaudio_host import JACK_HOST_API, AudioError, one_line, portaudio_host
 from tests.instrument.jack import JackServer, require_jackd, require_tool, wait_for
 

@@ -7,7 +7,6 @@ import io
 import json
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -333,3 +332,20 @@ def test_devices_without_portaudio_says_what_to_install_and_still_lists_midi(tmp
     assert lines[0].startswith("Audio: unavailable (PortAudio library not found") and "libportaudio2" in lines[0]
     assert any(line.startswith("MIDI (rtmidi)") for line in lines[1:])
     assert "Traceback" not in proc.stderr
+
+
+def test_a_start_that_fails_after_recording_began_leaves_no_take(jack: JackServer, style_bundle: Path,
+                                                                  tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture) -> None:
+    from instrument.audio import AudioOutput
+    from instrument.portaudio_host import AudioError
+
+    def refuse(self: AudioOutput) -> None:
+        raise AudioError("'system' [JACK Audio Connection Kit]: cannot start the stream (refused by the test)")
+
+    monkeypatch.setattr(AudioOutput, "start", refuse)
+    take = tmp_path / "take.wav"
+    assert play_main([str(style_bundle), "--record", str(take), "--no-osc", "--no-midi"]) == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last == "ganloops play: 'system' [JACK Audio Connection Kit]: cannot start the stream (refused by the test)"
+    assert not take.exists() and not take.with_suffix(".journal.jsonl").exists()
