@@ -213,13 +213,17 @@ class LoopResampler(nn.Module):
 
     How: output sample m sits at input position ``t = m * in/out``; it is a Kaiser-windowed
     sinc interpolation of the input samples around t, with the cut-off lowered to the new
-    Nyquist frequency when shortening (no aliasing). Indices and weights are computed once
-    and stored as buffers, so the forward pass is a gather plus a weighted sum: plain ops
-    that export to ONNX. In circular mode indices wrap around the loop; otherwise taps that
-    fall outside the signal get zero weight.
+    Nyquist frequency when shortening (no aliasing). The ratio reduces to ``Q/P`` (input
+    and output samples per block, divided by their greatest common divisor), and output
+    sample ``P*k + p`` reads input samples ``Q*k + offset[p, :]`` with weights ``weight[p, :]``
+    that do not depend on the block k: a polyphase filter. Only the ``P x taps`` tables are
+    stored, so an exported bundle stays small (a dense per-sample table for 82688 samples
+    was 18 MB); the forward pass is a reshape into blocks, a gather and a weighted sum,
+    plain ops that export to ONNX. In circular mode the signal is padded by wrapping round
+    the loop; otherwise by repeating its edge samples, so it never wraps.
     """
 
-    index: Tensor
+    offset: Tensor
     weight: Tensor
 
     def __init__(self, in_samples: int, out_samples: int, *, circular: bool = True,
@@ -230,31 +234,47 @@ class LoopResampler(nn.Module):
         self.in_samples = in_samples
         self.out_samples = out_samples
         self.circular = circular
+        common = math.gcd(in_samples, out_samples)
+        self.in_block = in_samples // common          # Q: input samples per block
+        self.out_block = out_samples // common        # P: output samples (phases) per block
+        self.blocks = common                          # K
         cutoff = rolloff * min(1.0, out_samples / in_samples)  # as a fraction of the input Nyquist
         half_taps = int(math.ceil(zero_crossings / cutoff))
-        positions = torch.arange(out_samples, dtype=torch.float64) * (in_samples / out_samples)
+        phases = torch.arange(self.out_block, dtype=torch.float64)
+        positions = phases * (self.in_block / self.out_block)          # within a block, in input samples
         base = torch.floor(positions)
         taps = torch.arange(-half_taps + 1, half_taps + 1, dtype=torch.float64)
-        source = base[:, None] + taps[None, :]                       # [out, taps] input sample numbers
-        distance = positions[:, None] - source                        # in input samples
+        source = base[:, None] + taps[None, :]                          # [P, taps], relative to the block start
+        distance = positions[:, None] - source
         weight = cutoff * torch.special.sinc(cutoff * distance) * _kaiser(distance / half_taps, kaiser_beta)
-        if circular:
-            index = torch.remainder(source, in_samples)
-        else:
-            outside = (source < 0) | (source >= in_samples)
-            weight = torch.where(outside, torch.zeros_like(weight), weight)
-            index = torch.clamp(source, 0, in_samples - 1)
         # Each row sums to one, so a constant passes through unchanged (no DC ripple).
         weight = weight / weight.sum(dim=1, keepdim=True)
-        self.register_buffer("index", index.to(torch.long), persistent=False)
+        self.pad_left = half_taps - 1
+        span = int(source.max().item()) + self.pad_left + 1              # samples a block's window needs
+        self.window_blocks = -(-span // self.in_block)                   # whole blocks per window
+        self.pad_right = self.window_blocks * self.in_block - self.pad_left - self.in_block
+        if max(self.pad_left, self.pad_right) > in_samples:
+            raise ValueError(f"LoopResampler: {in_samples} samples is too short for a {2 * half_taps}-tap filter")
+        self.register_buffer("offset", (source + self.pad_left).to(torch.long), persistent=False)
         self.register_buffer("weight", weight.to(torch.float32), persistent=False)
 
     def forward(self, x: Tensor) -> Tensor:
-        gathered = x[..., self.index]                   # [..., out, taps]
-        return (gathered * self.weight).sum(dim=-1)
+        lead = x.shape[:-1]
+        flat = x.reshape(-1, 1, self.in_samples)
+        if self.circular:
+            padded = torch.cat([flat[..., self.in_samples - self.pad_left:], flat, flat[..., :self.pad_right]], dim=-1)
+        else:
+            padded = F.pad(flat, (self.pad_left, self.pad_right), mode="replicate")
+        # Blocks of Q input samples; each output block reads `window_blocks` consecutive blocks.
+        blocks = padded.reshape(flat.shape[0], self.blocks + self.window_blocks - 1, self.in_block)
+        window = torch.cat([blocks[:, j:j + self.blocks] for j in range(self.window_blocks)], dim=-1)
+        gathered = window[:, :, self.offset]                            # [B, K, P, taps]
+        out = (gathered * self.weight).sum(dim=-1)                      # [B, K, P]
+        return out.reshape(*lead, self.out_samples)
 
     def extra_repr(self) -> str:
-        return f"{self.in_samples} -> {self.out_samples}, circular={self.circular}, taps={self.index.shape[1]}"
+        return (f"{self.in_samples} -> {self.out_samples}, circular={self.circular}, "
+                f"phases={self.out_block}, taps={self.offset.shape[1]}")
 
 
 # ---------------------------------------------------------------------------------------
