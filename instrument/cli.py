@@ -24,6 +24,8 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "bounce": ("instrument.bounce", "bounce_main", "render loops, latent walks, scene morphs or journals to WAV/FLAC"),
     "eval": ("export.evaluate", "eval_main", "compare a model's loops with a dataset's: descriptors, grid, seams, "
                                              "diversity, a latent walk; PASS/FAIL verdict"),
+    "bench": ("instrument.bench", "bench_main", "measure render speed (onnxruntime vs torch), control-to-audio "
+                                                "latency, callback time and underruns under JACK"),
 }
 
 _TRAIN_EXTRA_MODULES = {"torch", "librosa", "scipy", "soxr", "matplotlib", "onnx", "onnxscript"}
