@@ -1,0 +1,416 @@
+"""The MIDI controller of ``ganloops play``: ports, hot-plugging, the poll loop, clock out.
+
+::
+
+    scan thread (every second): list ports ──► open new wanted ones, close vanished ones
+    poll thread (every 2 ms):  each open input ──read──► MidiDispatcher.receive ──► engine
+                               then flush (newest value per address), clock timeout check
+    clock-out thread:          ClockSender ──► the chosen output (when configured)
+    engine listener:           every accepted change ──► the dispatcher's mirror / pickup
+
+Nothing here runs on the audio thread or makes it wait: the engine's setters return at
+once, and ports are opened and closed on the scan thread, never under the poll's feet
+(the poll holds the port list's lock for one pass; the scan swaps the list under it and
+closes what it removed afterwards).
+
+Which inputs: every input, or those named (``inputs``, or ``[input] ports`` in the
+mapping: every word of a name must appear in the port's name, case-insensitively). Never
+this program's own ports. With the ALSA sequencer present and no names given, JACK's
+copies of ALSA ports (``a2j:...``, ``system:midi_capture_N``) are skipped, so a controller
+seen through both is not heard twice.
+
+Start and stop from a followed MIDI clock call ``engine.transport_start(beats)`` and
+``engine.transport_stop()`` when the engine has them; this engine does not yet (its
+transport always runs), so they are reported once in the log and tempo is followed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from instrument.midi.clock import ClockFollower, ClockSender, ClockSettings
+from instrument.midi.dispatch import MidiDispatcher
+from instrument.midi.learn import LearnError, MidiLearn
+from instrument.midi.mapping import MidiMapping, active_mapping
+from instrument.midi.ports import (
+    JACK_BRIDGE_PREFIXES,
+    Backend,
+    InputPort,
+    OutputPort,
+    default_backends,
+    is_own_port,
+    name_matches,
+)
+from instrument.midi.stats import MidiStats
+from instrument.midi.targets import resolve_target
+from instrument.osc import RateLimitedLog
+
+log = logging.getLogger("ganloops.midi")
+
+POLL_SECONDS = 0.002
+SCAN_SECONDS = 1.0
+MAX_MESSAGES_PER_POLL = 512  # per input and poll; more waits for the next poll (rtmidi queues 1024)
+RESYNC_SECONDS = 1.0  # an input's accumulated timestamps that drift this far from the clock are re-anchored
+
+
+@dataclass
+class _Input:
+    backend: Backend
+    name: str
+    port: InputPort
+    source: str  # "JACK gltest:out": the dispatcher's and the clock follower's key
+    time_seconds: float | None = None  # the last message's time (the port's deltas, anchored to `clock`)
+
+
+class MidiController:
+    """MIDI in (mapping, learn, pickup, clock follow) and clock out, for one engine."""
+
+    def __init__(self, engine: Any, mapping: MidiMapping | None = None, *,
+                 mapping_path: str | Path | None = None, learn_path: str | Path | None = None,
+                 inputs: Sequence[str] | None = None, clock_out: str | None = None,
+                 backends: Sequence[Backend] | None = None, scenes: Any = None,
+                 may_set_tempo: Callable[[], bool] | None = None,
+                 clock_settings: ClockSettings | None = None,
+                 poll_seconds: float = POLL_SECONDS, scan_seconds: float = SCAN_SECONDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if mapping is None:
+            mapping, default_learn_path = active_mapping(mapping_path)
+        else:
+            default_learn_path = Path(mapping_path) if mapping_path is not None else None
+        self.engine = engine
+        self.learn_path = Path(learn_path) if learn_path is not None else default_learn_path
+        self.input_patterns = tuple(inputs) if inputs is not None else mapping.ports
+        self.clock_out_pattern = clock_out if clock_out is not None else mapping.clock_send_to
+        self.backends: list[Backend] = list(backends) if backends is not None else default_backends()
+        self.stats = MidiStats()
+        self._clock = clock
+        self._poll_seconds = poll_seconds
+        self._scan_seconds = scan_seconds
+        self._log = RateLimitedLog(log)
+        self._told_transport = False
+        follow = mapping.clock_follow and not self.clock_out_pattern  # never follow our own clock
+        self.clock = ClockFollower(apply_tempo=self._apply_tempo, current_tempo=self._current_tempo,
+                                   may_set_tempo=may_set_tempo or (lambda: True),
+                                   on_start=self._transport_start, on_stop=self._transport_stop,
+                                   settings=clock_settings)
+        self.dispatcher = MidiDispatcher(engine, mapping, stats=self.stats, scenes=scenes,
+                                         clock=self.clock if follow else None, now=clock)
+        self.learner = MidiLearn(current=lambda: self.dispatcher.mapping, install=self.dispatcher.install,
+                                 path=self.learn_path, stats=self.stats,
+                                 last_external=lambda: self.dispatcher.last_external_address, clock=clock)
+        self.dispatcher.learn = self.learner
+        self.dispatcher.on_learn_request = self._learn_request
+        if mapping.clock_port:
+            pattern = mapping.clock_port
+            self.dispatcher.clock_accepts = lambda source: name_matches(pattern, source)
+        self._inputs: dict[tuple[str, str], _Input] = {}
+        self._ports_lock = threading.Lock()
+        self._output: tuple[Backend, OutputPort] | None = None
+        self._sender: ClockSender | None = None
+        self._running = False
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    @property
+    def mapping(self) -> MidiMapping:
+        return self.dispatcher.mapping
+
+    def start(self) -> None:
+        """Open the inputs there are now, then keep polling and scanning on threads."""
+        if self._running:
+            return
+        self._running = True
+        self._stop.clear()
+        self.engine.add_listener(self.dispatcher.on_engine_change)
+        self.dispatcher.sync_from_engine()
+        self._check_decks()
+        log.info("MIDI: mapping %s; MIDI learn saves to %s", self.mapping.source, self.learn_path or "nowhere")
+        self.scan_once()
+        if not self._inputs:
+            states = "; ".join(f"{b.label}: {b.describe()}" for b in self.backends)
+            log.info("MIDI: no inputs yet (%s); a controller plugged in later is picked up", states)
+        self._threads = [threading.Thread(target=self._poll_loop, name="ganloops-midi", daemon=True),
+                         threading.Thread(target=self._scan_loop, name="ganloops-midi-ports", daemon=True)]
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        """Stop the threads, send clock Stop, close every port."""
+        if not self._running:
+            return
+        self._running = False
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._threads = []
+        remove = getattr(self.engine, "remove_listener", None)
+        if callable(remove):
+            remove(self.dispatcher.on_engine_change)
+        self._close_output()
+        with self._ports_lock:
+            inputs, self._inputs = list(self._inputs.values()), {}
+        for item in inputs:
+            item.port.close()
+
+    def __enter__(self) -> "MidiController":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def _check_decks(self) -> None:
+        decks = getattr(getattr(self.engine, "config", None), "decks", None)
+        if not isinstance(decks, int):
+            return
+        m = self.mapping
+        beyond = sorted({a for a in [b.address for b in m.cc] + [b.address for b in m.notes]
+                         + [b.address for b in m.programs] if (resolve_target(a).deck or 0) > decks})
+        if beyond:
+            log.info("MIDI: %d mapped control(s) are for decks this engine does not have (%d deck(s)): %s",
+                     len(beyond), decks, ", ".join(beyond[:4]) + (" ..." if len(beyond) > 4 else ""))
+
+    # -- ports ---------------------------------------------------------------------------------
+
+    @property
+    def inputs(self) -> list[str]:
+        """The open inputs, as "BACKEND name"."""
+        with self._ports_lock:
+            return [item.source for item in self._inputs.values()]
+
+    @property
+    def clock_output(self) -> str | None:
+        output = self._output
+        return None if output is None else f"{output[0].label} {output[1].name}"
+
+    def _wanted(self, backend: Backend, name: str, platform_present: bool) -> bool:
+        if is_own_port(name):
+            return False
+        if self.input_patterns:
+            return any(name_matches(p, name) for p in self.input_patterns)
+        if platform_present and backend.label == "JACK" and name.startswith(JACK_BRIDGE_PREFIXES):
+            return False
+        return True
+
+    def scan_once(self) -> None:
+        """Open wanted inputs that appeared, close those that vanished; the same for the clock output."""
+        listed: dict[str, tuple[Backend, list[str], list[str]]] = {}
+        for backend in self.backends:
+            names: list[str] = []
+            outputs: list[str] = []
+            try:
+                if backend.available():
+                    names = backend.input_names()
+                    outputs = backend.output_names()
+            except Exception as e:
+                self.stats.add("port_errors")
+                self._log(f"list-{backend.label}", f"MIDI ({backend.label}): cannot list ports ({e})")
+            listed[backend.label] = (backend, names, outputs)
+        platform_present = any(b.label != "JACK" and names for b, names, _ in listed.values())
+        self._update_inputs(listed, platform_present)
+        self._update_output(listed)
+
+    def _update_inputs(self, listed: dict[str, tuple[Backend, list[str], list[str]]],
+                       platform_present: bool) -> None:
+        with self._ports_lock:
+            current = dict(self._inputs)
+        present = {(label, name) for label, (_, names, _) in listed.items() for name in names}
+        gone = [key for key in current if key not in present]
+        opened: dict[tuple[str, str], _Input] = {}
+        for label, (backend, names, _) in listed.items():
+            for name in names:
+                key = (label, name)
+                if key in current or not self._wanted(backend, name, platform_present):
+                    continue
+                try:
+                    port = backend.open_input(name)
+                except Exception as e:
+                    self.stats.add("port_errors")
+                    self._log(f"open-{label}-{name}", f"MIDI: cannot open input {name} ({label}): {e}")
+                    continue
+                opened[key] = _Input(backend, name, port, f"{label} {name}")
+        if not gone and not opened:
+            return
+        with self._ports_lock:
+            removed = [self._inputs.pop(key) for key in gone if key in self._inputs]
+            self._inputs.update(opened)
+        for item in removed:
+            item.port.close()
+            self.dispatcher.forget_source(item.source)
+            self.stats.add("ports_closed")
+            log.info("MIDI: input %s (%s) went away", item.name, item.backend.label)
+        for item in opened.values():
+            self.stats.add("ports_opened")
+            log.info("MIDI: listening to %s (%s)", item.name, item.backend.label)
+
+    def _drop_input(self, key: tuple[str, str]) -> None:
+        """A port that fails to read is closed; the next scan reopens it if it is still listed."""
+        item = self._inputs.pop(key, None)  # the caller holds _ports_lock
+        if item is not None:
+            item.port.close()
+            self.dispatcher.forget_source(item.source)
+            self.stats.add("ports_closed")
+
+    def _update_output(self, listed: dict[str, tuple[Backend, list[str], list[str]]]) -> None:
+        pattern = self.clock_out_pattern
+        if not pattern:
+            return
+        if self._output is not None:
+            backend, port = self._output
+            if port.name not in listed.get(backend.label, (None, [], []))[2]:
+                log.info("MIDI clock out: %s (%s) went away", port.name, backend.label)
+                self._close_output()
+            return
+        for label, (backend, _, outputs) in listed.items():
+            for name in outputs:
+                if is_own_port(name) or not name_matches(pattern, name):
+                    continue
+                try:
+                    port = backend.open_output(name)
+                except Exception as e:
+                    self.stats.add("port_errors")
+                    self._log(f"open-out-{label}-{name}", f"MIDI: cannot open output {name} ({label}): {e}")
+                    continue
+                self._output = (backend, port)
+                self._sender = self._make_sender(port)
+                self._sender.start()
+                log.info("MIDI clock out: sending to %s (%s), starting at the next bar", name, label)
+                return
+
+    def _make_sender(self, port: OutputPort) -> ClockSender:
+        engine = self.engine
+        return ClockSender(port.send, tempo_bpm=lambda: engine.transport.tempo_bpm,
+                           beats=lambda: engine.position.beats,
+                           beats_per_bar=lambda: engine.transport.beats_per_bar)
+
+    def _close_output(self) -> None:
+        sender, self._sender = self._sender, None
+        if sender is not None:
+            sender.stop()
+        output, self._output = self._output, None
+        if output is not None:
+            output[1].close()
+
+    # -- threads ---------------------------------------------------------------------------------
+
+    def poll_once(self, now: float | None = None) -> None:
+        """Read every open input once, act on what came, hand the changes to the engine."""
+        now = self._clock() if now is None else now
+        with self._ports_lock:
+            for key, item in list(self._inputs.items()):
+                try:
+                    batch = item.port.read(MAX_MESSAGES_PER_POLL)
+                except Exception as e:
+                    self.stats.add("port_errors")
+                    self._log(f"read-{item.source}", f"MIDI: reading {item.source} failed ({e}); closing it")
+                    self._drop_input(key)
+                    continue
+                for data, delta in batch:
+                    t = self._timestamp(item, delta, now)
+                    self.dispatcher.receive(item.source, data, t)
+        self.dispatcher.flush()
+        self.dispatcher.poll_clock(now)
+
+    def _timestamp(self, item: _Input, delta: float | None, now: float) -> float:
+        """The message's time: the port's own deltas (exact under JACK), anchored to our clock."""
+        t = item.time_seconds
+        if t is None or delta is None:
+            t = now
+        else:
+            t += delta
+            if t > now or now - t > RESYNC_SECONDS:
+                t = now
+        item.time_seconds = t
+        return t
+
+    def _poll_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.poll_once()
+            except Exception:
+                self.stats.reject("internal_error")
+                self._log("internal_error", "MIDI: unexpected error in the poll loop", logging.ERROR, exc_info=True)
+            self._stop.wait(self._poll_seconds)
+
+    def _scan_loop(self) -> None:
+        while not self._stop.wait(self._scan_seconds):
+            try:
+                self.scan_once()
+            except Exception:
+                self.stats.reject("internal_error")
+                self._log("internal_error", "MIDI: unexpected error in the port scan", logging.ERROR, exc_info=True)
+
+    # -- clock in -> engine ------------------------------------------------------------------------
+
+    def _apply_tempo(self, bpm: float) -> None:
+        try:
+            self.engine.set_tempo(bpm)
+        except ValueError as e:
+            self.stats.reject("out_of_range")
+            self._log("out_of_range", f"MIDI clock: tempo {bpm}: {e}")
+
+    def _current_tempo(self) -> float | None:
+        return self.dispatcher.current("/ganloops/tempo")
+
+    def _transport_start(self, beats: float) -> None:
+        start = getattr(self.engine, "transport_start", None)
+        if callable(start):
+            start(beats)
+        else:
+            self._tell_transport("start")
+
+    def _transport_stop(self) -> None:
+        stop = getattr(self.engine, "transport_stop", None)
+        if callable(stop):
+            stop()
+        else:
+            self._tell_transport("stop")
+
+    def _tell_transport(self, what: str) -> None:
+        if not self._told_transport:
+            self._told_transport = True
+            log.info("MIDI clock: %s received; the engine's transport has no start/stop, so the loops "
+                     "keep playing (the tempo is followed)", what)
+
+    # -- learn -------------------------------------------------------------------------------------
+
+    def learn(self, address: str = "", *args: Any) -> None:
+        """Arm MIDI learn (OSC ``/ganloops/learn s address [s mode | value]``); LearnError if it cannot."""
+        try:
+            self.learner.request((address, *args))
+        except LearnError:
+            self.stats.reject("learn_error")
+            raise
+
+    def learn_cancel(self) -> None:
+        self.learner.cancel()
+
+    def _learn_request(self, args: tuple[Any, ...]) -> None:
+        try:
+            self.learner.request(args)
+        except LearnError as e:
+            from instrument.midi.targets import TargetError
+
+            raise TargetError("learn_error", str(e)) from None
+
+    # -- reporting -------------------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """Counters, open ports, the clock follower and learn, for a status line or /stats."""
+        fit = self.clock.fit
+        return {"inputs": self.inputs, "clock_out": self.clock_output, **self.stats.snapshot(),
+                "clock": {"source": self.clock.source, "bpm": None if fit is None else round(fit.bpm, 2),
+                          "running": self.clock.running, "following": self.dispatcher.clock is not None},
+                "learn": self.learner.armed_address}
+
+
+def create_controller(engine: Any, **options: Any) -> MidiController:
+    """The MIDI controller ``ganloops play`` starts (see MidiController for the options)."""
+    return MidiController(engine, **options)
