@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from instrument.bench_live import BenchError, LiveFigures, run_live
+from instrument.bench_jack import BenchError
+from instrument.bench_live import LiveFigures, run_live
 from instrument.bench_render import RenderFigures, measure_render
 from instrument.bench_stats import Summary
 from instrument.onnx_session import PROVIDER_CHOICES
@@ -167,10 +168,10 @@ def evaluate_goals(render: RenderFigures, live: LiveFigures | None) -> list[Goal
                           "not measured", None))
     if live is not None:
         s = live.soak
-        lost = s.engine_underruns + s.portaudio_underflows + s.jack_xruns
+        lost = s.engine_underruns + s.jack_client_xruns + s.jack_server_xruns
         goals.append(Goal(f"underruns over the soak ({s.seconds:.0f} s)", f"{GOAL_UNDERRUNS}",
-                          f"{lost} (engine {s.engine_underruns}, PortAudio {s.portaudio_underflows}, "
-                          f"jackd {s.jack_xruns})", lost <= GOAL_UNDERRUNS))
+                          f"{lost} (ring empty {s.engine_underruns}, ganloops late {s.jack_client_xruns}, "
+                          f"jackd late {s.jack_server_xruns})", lost <= GOAL_UNDERRUNS))
     else:
         goals.append(Goal("underruns over the soak", f"{GOAL_UNDERRUNS}", "not measured", None))
     return goals
@@ -275,14 +276,16 @@ def _soak_section(live: LiveFigures) -> list[str]:
             f"({s.moves_sent} messages): renders never stop, and coalesce when the knob is faster than they are.", "",
             _row(["", ""]), _row(["---", "---"]),
             _row(["engine underruns (callback found the ring short)", str(s.engine_underruns)]),
-            _row(["PortAudio output underflows", str(s.portaudio_underflows)]),
-            _row(["xruns reported by jackd", str(s.jack_xruns)]),
+            _row(["xruns jackd reports: ganloops did not finish its cycle in time", str(s.jack_client_xruns)]),
+            _row(["xruns jackd reports: jackd itself woke up late", str(s.jack_server_xruns)]),
+            _row(["PortAudio output underflow flags (echo jackd's xruns)", str(s.portaudio_underflows)]),
             _row(["device losses / callback errors", f"{s.reconnects} / {s.callback_errors}"]),
             _row(["renders (both decks) / errors", f"{s.renders} / {s.render_errors}"]),
             _row(["render duration p50 / p99 / worst, ms",
                   "-" if render is None else f"{_ms(render.p50)} / {_ms(render.p99)} / {_ms(render.worst)}"]),
             _row(["this process's CPU, % of one core", f"{s.process_cpu_percent:.0f}"]),
-            _row(["machine load average (1 min), start / end", f"{s.load_average_start:.2f} / {s.load_average_end:.2f}"]),
+            _row(["machine load average (1 min), start / end",
+                  f"{s.load_average_start:.2f} / {s.load_average_end:.2f}"]),
             ""]
 
 
@@ -318,12 +321,18 @@ def _gap_notes(report: BenchReport) -> list[str]:
                 notes.append(f"Latency: of the p99 total {lat.total_ms.p99:.0f} ms, the largest part is {biggest[0]} "
                              f"(p99 {biggest[1]:.0f} ms); the ring adds a fixed {lat.ring_ms:.0f} ms.")
         elif goal.name.startswith("audio callback") and live is not None and live.soak.callback_us is not None:
-            notes.append(f"Callback: its worst call took {live.soak.callback_us.worst:.0f} us; on a loaded machine "
-                         f"the audio thread is preempted inside the callback now and then.")
+            c = live.soak.callback_us
+            notes.append(f"Callback: median {c.p50:.0f} us, p99 {c.p99:.0f} us, worst {c.worst:.0f} us for the same "
+                         f"fixed work (one block copied from the ring): the slow calls are calls interrupted part-way, "
+                         f"the thread losing its core (or the interpreter lock) to another.")
         elif goal.name.startswith("underruns") and live is not None:
-            notes.append(f"Underruns: {live.soak.engine_underruns} times the ring was short and jackd reported "
-                         f"{live.soak.jack_xruns} xruns; the longest gap between callback starts was "
-                         f"{live.soak.callback_spacing_ms.worst if live.soak.callback_spacing_ms else 0:.1f} ms.")
+            s = live.soak
+            spacing = s.callback_spacing_ms
+            notes.append(f"Underruns: the ring was empty {s.engine_underruns} times, ganloops missed "
+                         f"{s.jack_client_xruns} JACK cycles and jackd itself woke up late {s.jack_server_xruns} "
+                         f"times; the longest gap between two callbacks was {spacing.worst if spacing else 0:.0f} ms "
+                         f"(one block is {s.block_period_us / 1000:.2f} ms); the process used "
+                         f"{s.process_cpu_percent:.0f} % of one core.")
     return notes
 
 

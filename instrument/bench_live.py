@@ -1,10 +1,8 @@
 """Live figures for ``ganloops bench``: control-to-audio latency, callback time, underruns.
 
 Everything runs as ``ganloops play`` runs it, in this process: the ``Engine`` with two decks,
-``AudioOutput`` on a JACK server, ``OscServer`` on a loopback port. The JACK server is
-``jackd -d dummy`` under a private name (``DummyJack``): a real audio clock (it asks for a
-block every period, on time) with no sound card, so the figures do not depend on a
-particular card and the run disturbs nobody's audio.
+``AudioOutput`` on a JACK server, ``OscServer`` on a loopback port. The JACK server is a
+private ``jackd -d dummy`` (``instrument.bench_jack``): a real audio clock with no sound card.
 
 Latency, one knob move at a time. A UDP client in this process sends
 ``/ganloops/deck/1/knob/1 f v`` (a value no earlier move used) and notes the send time. It
@@ -28,36 +26,31 @@ reported beside the total, not added to it.
 
 Soak: both decks play; a sender thread moves a knob on each deck 50 times a second, so
 renders never stop and coalesce as they do under a performer's hand. Counted over the soak:
-engine underruns (the callback found the ring short), PortAudio underflow flags, and the
-xruns jackd reports in its log; the engine's callback durations are collected from its
+engine underruns (the callback found the ring short), the xruns jackd reports in its log
+(cycles ganloops did not finish in time, and cycles jackd itself woke up late), and
+PortAudio's underflow flags (which echo jackd's xruns); the engine's callback durations are collected from its
 history once a second, so the percentiles cover every callback of the soak.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import re
-import shutil
-import signal
 import socket
-import subprocess
 import tempfile
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 
+from instrument.bench_jack import BenchError, DummyJack
 from instrument.bench_stats import Summary, summarize
 from instrument.engine import Engine, EngineConfig
 from instrument.journal import read_journal
 from instrument.osc_wire import encode_message
-from instrument.portaudio_host import portaudio_host
 
 MOVE_GAP_SECONDS = (0.02, 0.08)  # random pause after a move is heard, before the next one
 MOVE_TIMEOUT_SECONDS = 10.0  # a move not heard by then is counted as lost
@@ -65,130 +58,8 @@ POLL_SECONDS = 0.002  # how often the client looks whether its move is playing
 SOAK_MOVE_HZ = 50.0
 SOAK_POLL_SECONDS = 1.0
 WARMUP_SECONDS = 1.0
-_XRUN = re.compile(r"xrun", re.IGNORECASE)
 
 Progress = Callable[[str], None]
-
-
-class BenchError(RuntimeError):
-    """The bench cannot run (one line naming what is missing)."""
-
-
-# ---------------------------------------------------------------------------------------
-# A private JACK server
-# ---------------------------------------------------------------------------------------
-
-
-class DummyJack:
-    """``jackd -d dummy`` under a unique server name, started and stopped by its process id.
-
-    ``--no-realtime`` because the bench must not need realtime scheduling rights (a stage
-    setup would have them, which can only make the figures better); ``-t`` gives a client
-    two seconds before jackd drops it, so a hiccup on a loaded machine shows as xruns rather
-    than as a lost device.
-    """
-
-    def __init__(self, sample_rate_hz: int = 48000, period_frames: int = 256, client_timeout_ms: int = 2000) -> None:
-        self.name = f"ganloops-bench-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        self.sample_rate_hz = sample_rate_hz
-        self.period_frames = period_frames
-        self.client_timeout_ms = client_timeout_ms
-        self.log_path = Path(tempfile.gettempdir()) / f"{self.name}.log"
-        self.proc: subprocess.Popen | None = None
-        self.version = ""
-
-    def start(self, timeout_seconds: float = 15.0) -> "DummyJack":
-        jackd = shutil.which("jackd")
-        if jackd is None:
-            raise BenchError("jackd not found: the live figures need JACK's dummy driver (Debian: apt install jackd2)")
-        probe = portaudio_host().jack
-        if not probe.available:
-            raise BenchError("libjack not found: the live figures need JACK (Debian: apt install jackd2)")
-        self.version = _jackd_version(jackd)
-        cmd = [jackd, "--no-realtime", "-n", self.name, "-t", str(self.client_timeout_ms),
-               "-d", "dummy", "-r", str(self.sample_rate_hz), "-p", str(self.period_frames)]
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        started = time.monotonic()
-        deadline = started + timeout_seconds
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise BenchError(f"jackd exited with status {self.proc.returncode}: {self.log_tail()}")
-            # libjack prints a few lines each time a probe finds no server: probe once jackd's
-            # "system" client exists (Linux), or after a while elsewhere
-            if (self._system_client_exists() or time.monotonic() - started > 3.0) and probe.server_alive(self.name):
-                return self
-            time.sleep(0.1)
-        self.stop()
-        raise BenchError(f"jackd did not come up within {timeout_seconds:g} s: {self.log_tail()}")
-
-    def stop(self) -> None:
-        """SIGTERM (a clean shutdown), SIGKILL after 10 s; the server's leftover files are removed."""
-        proc, self.proc = self.proc, None
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-        for leftover in Path("/dev/shm").glob(f"jack_sem.*_{self.name}_*"):
-            leftover.unlink(missing_ok=True)
-        self.log_path.unlink(missing_ok=True)
-
-    def _system_client_exists(self) -> bool:
-        return any(Path("/dev/shm").glob(f"jack_sem.*_{self.name}_system"))
-
-    @property
-    def pid(self) -> int | None:
-        return None if self.proc is None else self.proc.pid
-
-    def xruns(self) -> int:
-        """Lines of jackd's log that report an XRun: a cycle a client did not finish in time
-        ("JackEngine::XRun: client = ... was not finished", about one line per cycle missed) or
-        the server itself woke up late ("JackTimedDriver::Process XRun")."""
-        try:
-            return sum(1 for line in self.log_path.read_text(errors="replace").splitlines() if _XRUN.search(line))
-        except OSError:
-            return 0
-
-    def log_tail(self, lines: int = 6) -> str:
-        try:
-            return " | ".join(self.log_path.read_text(errors="replace").splitlines()[-lines:]) or "(empty log)"
-        except OSError:
-            return "(no log)"
-
-    @contextlib.contextmanager
-    def as_default_server(self) -> Iterator[None]:
-        """This process's JACK clients (PortAudio's) connect to this server while inside."""
-        saved = {key: os.environ.get(key) for key in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")}
-        os.environ["JACK_DEFAULT_SERVER"] = self.name
-        os.environ["JACK_NO_START_SERVER"] = "1"
-        try:
-            yield
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-
-    def __enter__(self) -> "DummyJack":
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
-
-
-def _jackd_version(jackd: str) -> str:
-    try:
-        proc = subprocess.run([jackd, "--version"], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-    for line in (proc.stdout + proc.stderr).splitlines():
-        if "version" in line.lower():
-            return " ".join(line.split())
-    return ""
 
 
 # ---------------------------------------------------------------------------------------
@@ -320,7 +191,8 @@ class SoakFigures:
     block_period_us: float
     engine_underruns: int
     portaudio_underflows: int
-    jack_xruns: int
+    jack_client_xruns: int
+    jack_server_xruns: int
     reconnects: int
     callback_errors: int
     process_cpu_percent: float  # of one core
@@ -526,8 +398,10 @@ def _soak_phase(engine: Engine, output: Any, jack: DummyJack, clock: FrameClock,
             collect()
             if time.monotonic() >= next_report:
                 next_report += 60.0
-                progress(f"soak: {time.monotonic() - wall0:.0f}/{seconds:g} s, "
-                         f"underruns {engine.stats.underruns - underruns0}, xruns {jack.xruns() - xruns0}")
+                client, server = jack.xruns()
+                progress(f"soak: {time.monotonic() - wall0:.0f}/{seconds:g} s, underruns "
+                         f"{engine.stats.underruns - underruns0}, jackd xruns {client - xruns0[0]} (ganloops late) + "
+                         f"{server - xruns0[1]} (jackd late)")
     finally:
         stop.set()
         sender.join(timeout=5)
@@ -543,7 +417,8 @@ def _soak_phase(engine: Engine, output: Any, jack: DummyJack, clock: FrameClock,
         callbacks_not_timed=not_timed, callback_spacing_ms=summarize(clock.spacing_ms(call0)),
         block_period_us=config.block_frames / config.sample_rate_hz * 1e6,
         engine_underruns=stats.underruns - underruns0, portaudio_underflows=audio1.underflows - audio0.underflows,
-        jack_xruns=jack.xruns() - xruns0, reconnects=audio1.reconnects - audio0.reconnects,
+        jack_client_xruns=jack.xruns()[0] - xruns0[0], jack_server_xruns=jack.xruns()[1] - xruns0[1],
+        reconnects=audio1.reconnects - audio0.reconnects,
         callback_errors=audio1.callback_errors - audio0.callback_errors,
         process_cpu_percent=100.0 * (cpu1 - cpu0) / max(wall1 - wall0, 1e-9),
         load_average_start=load0, load_average_end=os.getloadavg()[0])

@@ -19,7 +19,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from instrument import bench, bench_live, bench_render
+from instrument import bench, bench_jack, bench_live, bench_render
 from instrument.bench_live import FrameClock, first_swaps, move_values
 from instrument.bench_render import ContenderFigures, RenderFigures, load_torch_synthesis
 from instrument.bench_stats import Summary, summarize
@@ -79,7 +79,7 @@ def test_short_bench_writes_every_figure(style_bundle: Path, tmp_path: Path,
     assert soak["callback_us"]["count"] + soak["callbacks_not_timed"] == soak["callbacks"] > 0
     assert soak["block_period_us"] == pytest.approx(256 / 48000 * 1e6)
     assert soak["moves_sent"] > 0 and soak["renders"] > 0 and soak["render_errors"] == 0
-    for counter in ("engine_underruns", "portaudio_underflows", "jack_xruns"):
+    for counter in ("engine_underruns", "portaudio_underflows", "jack_client_xruns", "jack_server_xruns"):
         assert isinstance(soak[counter], int) and soak[counter] >= 0
 
     # the machine, the goals, and the JACK server gone
@@ -175,6 +175,26 @@ def test_frame_clock_counts_calls_beyond_its_capacity() -> None:
     assert clock.calls == 5 and clock.stored() == 3
     assert clock.played_at_ns(64) == clock.time_ns[1] and clock.played_at_ns(200) is None
     assert len(clock.spacing_ms()) == 2
+
+
+def test_jackd_xruns_are_told_apart_by_who_was_late() -> None:
+    jack = bench_jack.DummyJack()
+    try:
+        jack.log_path.write_text("JACK server starting in non-realtime mode\n"
+                                 "JackEngine::XRun: client = ganloops was not finished, state = Triggered\n"
+                                 "JackAudioDriver::ProcessGraphAsyncMaster: Process error\n"
+                                 "JackEngine::XRun: client = ganloops was not finished, state = Running\n"
+                                 "JackTimedDriver::Process XRun = 18 usec\n")
+        assert jack.xruns() == (2, 1)
+    finally:
+        jack.stop()  # never started: only removes the log
+    assert not jack.log_path.exists() and jack.xruns() == (0, 0)
+
+
+def test_without_jackd_the_live_figures_say_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bench_jack.shutil, "which", lambda name: None)
+    with pytest.raises(bench_jack.BenchError, match=r"^jackd not found: .*apt install jackd2"):
+        bench_jack.DummyJack().start()
 
 
 def test_move_values_are_distinct_nonzero_and_exact_in_float32() -> None:
