@@ -79,17 +79,19 @@ class LinkFollower:
     """Keeps the engine on a Link session's tempo, bars and (optionally) start/stop."""
 
     def __init__(self, engine: Any, arbiter: TempoArbiter, *, start_stop_sync: bool = False,
-                 poll_seconds: float = DEFAULT_POLL_SECONDS,
+                 poll_seconds: float | None = DEFAULT_POLL_SECONDS,
                  link_factory: Callable[[float], Any] = create_link) -> None:
+        """`poll_seconds` None: no poller thread; the host calls ``poll_once()`` on its own timer."""
         if arbiter.phase_lock is None:
             raise ValueError("arbiter: a LinkFollower needs an arbiter with a phase_lock")
         self.engine = engine
         self.arbiter = arbiter
         self.start_stop_sync = bool(start_stop_sync)
-        self.poll_seconds = float(poll_seconds)
+        self.poll_seconds = None if poll_seconds is None else float(poll_seconds)
         self._link_factory = link_factory
         self.link: Any = None
         self._thread: threading.Thread | None = None
+        self._started = False
         self._stop = threading.Event()
         self._playing = True
         self._muted_by_link: list[int] = []
@@ -102,25 +104,29 @@ class LinkFollower:
 
     def start(self) -> None:
         """Join the session (enable Link) and start polling."""
-        if self._thread is not None:
+        if self._started:
             return
         link = self._link_factory(self._engine_tempo_bpm())
         link.startStopSyncEnabled = self.start_stop_sync
         link.enabled = True
         self.link = link
         self.arbiter.set_forwarder(LINK, self._set_session_tempo)
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="ganloops-link", daemon=True)
-        self._thread.start()
+        self._started = True
+        if self.poll_seconds is not None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="ganloops-link", daemon=True)
+            self._thread.start()
         log.info("Link: enabled (%s)", "with start/stop sync" if self.start_stop_sync else "tempo and bars")
 
     def stop(self) -> None:
         """Leave the session; decks muted by a Link stop are unmuted, the tempo stays."""
-        if self._thread is None:
+        if not self._started:
             return
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self._thread = None
+        self._started = False
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join(timeout=5)
+            self._thread = None
         self.arbiter.set_forwarder(LINK, None)
         self.arbiter.release(LINK)
         self._set_playing(True)
@@ -203,6 +209,7 @@ class LinkFollower:
     # ----- the poller ----------------------------------------------------------------------
 
     def _run(self) -> None:
+        assert self.poll_seconds is not None
         rng = random.Random()
         while not self._stop.is_set():
             try:
