@@ -262,9 +262,9 @@ def _callback_section(live: LiveFigures) -> list[str]:
     sp = s.callback_spacing_ms
     if sp is not None:
         lines.append(_row(["time between callback starts, ms", f"{sp.p50:.2f}", f"{sp.p99:.2f}", f"{sp.worst:.2f}"]))
-    lines += ["", "The duration is measured inside the callback; the time the audio thread waits for Python's "
-                  "interpreter lock before it shows in the spacing of the callbacks' starts, whose worst case is the "
-                  "callback that ran latest.", ""]
+    lines += ["", "The duration is measured inside the callback, so it leaves out the time the audio thread waited "
+                  "to get there (for a core, or for Python's interpreter lock). That wait shows in the time between "
+                  f"callback starts, {s.block_period_us / 1000:.2f} ms when every block is on time.", ""]
     return lines
 
 
@@ -284,6 +284,8 @@ def _soak_section(live: LiveFigures) -> list[str]:
             _row(["render duration p50 / p99 / worst, ms",
                   "-" if render is None else f"{_ms(render.p50)} / {_ms(render.p99)} / {_ms(render.worst)}"]),
             _row(["this process's CPU, % of one core", f"{s.process_cpu_percent:.0f}"]),
+            _row(["every other process's CPU (jackd left out), % of one core",
+                  "-" if s.others_cpu_percent is None else f"{s.others_cpu_percent:.0f}"]),
             _row(["machine load average (1 min), start / end",
                   f"{s.load_average_start:.2f} / {s.load_average_end:.2f}"]),
             ""]
@@ -295,10 +297,13 @@ def _gap_notes(report: BenchReport) -> list[str]:
     r, live, m = report.render, report.live, report.machine
     load = m.get("load_average_1min")
     cores = m.get("cores_usable") or m.get("cores")
-    if isinstance(load, (int, float)) and cores and load > 0.5 * cores:
+    others = None if live is None else live.soak.others_cpu_percent
+    if isinstance(load, (int, float)) and cores and (load > 0.5 * cores or (others or 0.0) > 25.0 * cores):
         notes.append(f"The machine was shared: its load average was {load:.2f} on {cores} cores when the bench started"
                      + (f", {live.soak.load_average_end:.2f} at the end of the soak" if live is not None else "")
-                     + ", so every figure here includes waiting for the CPU behind other processes.")
+                     + (f"; during the soak other processes used {others:.0f} % of one core while ganloops used "
+                        f"{live.soak.process_cpu_percent:.0f} %" if live is not None and others is not None else "")
+                     + ". Every figure here includes waiting for the CPU behind other processes.")
     for goal in report.goals:
         if goal.met is not False:
             continue
@@ -361,7 +366,7 @@ def render_markdown(report: BenchReport, notes: str | None = None) -> str:
              f"graph {(b['synthesis_bytes'] or 0) / 1e6:.1f} MB"
              + (f"; training step {b['training_step']}" if b.get("training_step") is not None else "") + ".", "",
              "## Goals", "",
-             _row(["goal", "target", "measured", ""]), _row(["---"] * 4)]
+             _row(["goal", "target", "measured", "verdict"]), _row(["---"] * 4)]
     lines += [_row([g.name, g.target, g.measured, g.verdict]) for g in report.goals]
     lines.append("")
     gap_notes = _gap_notes(report)

@@ -28,7 +28,9 @@ Soak: both decks play; a sender thread moves a knob on each deck 50 times a seco
 renders never stop and coalesce as they do under a performer's hand. Counted over the soak:
 engine underruns (the callback found the ring short), the xruns jackd reports in its log
 (cycles ganloops did not finish in time, and cycles jackd itself woke up late), and
-PortAudio's underflow flags (which echo jackd's xruns); the engine's callback durations are collected from its
+PortAudio's underflow flags (which echo jackd's xruns). How busy the machine was: this
+process's CPU time, and every other process's (from /proc/stat, less this process and
+jackd), over the soak's wall time; the engine's callback durations are collected from its
 history once a second, so the percentiles cover every callback of the soak.
 """
 
@@ -196,6 +198,7 @@ class SoakFigures:
     reconnects: int
     callback_errors: int
     process_cpu_percent: float  # of one core
+    others_cpu_percent: float | None  # every other process but jackd, of one core (None: no /proc/stat)
     load_average_start: float
     load_average_end: float
 
@@ -326,6 +329,32 @@ def latency_figures(records: list[MoveRecord], ring_ms: float, block_ms: float,
         records=records)
 
 
+def machine_busy_seconds(stat_path: Path = Path("/proc/stat")) -> float | None:
+    """CPU seconds all cores have spent busy since boot (Linux), or None where /proc/stat is missing."""
+    try:
+        fields = stat_path.read_text().splitlines()[0].split()
+    except (OSError, IndexError):
+        return None
+    if not fields or fields[0] != "cpu":
+        return None
+    ticks = [int(x) for x in fields[1:]]
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
+    guest = sum(ticks[8:10])  # guest time is already counted in user/nice
+    return (sum(ticks) - idle - guest) / os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU seconds of process `pid` (Linux), or None."""
+    if pid is None:
+        return None
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2:].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _soak_sender(port: int, decks: int, stop: threading.Event, sent: list[int]) -> None:
     """Knob 2 of every deck swept at SOAK_MOVE_HZ messages per second per deck, on an absolute schedule."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -358,6 +387,7 @@ def _soak_phase(engine: Engine, output: Any, jack: DummyJack, clock: FrameClock,
     call0 = clock.stored()
     load0 = os.getloadavg()[0]
     cpu0, wall0 = time.process_time(), time.monotonic()
+    busy0, jack_cpu0 = machine_busy_seconds(), process_cpu_seconds(jack.pid)
 
     callback_us: list[float] = []
     render_ms: list[float] = []
@@ -407,6 +437,10 @@ def _soak_phase(engine: Engine, output: Any, jack: DummyJack, clock: FrameClock,
         sender.join(timeout=5)
     collect()
     cpu1, wall1 = time.process_time(), time.monotonic()
+    busy1, jack_cpu1 = machine_busy_seconds(), process_cpu_seconds(jack.pid)
+    others = None
+    if None not in (busy0, busy1, jack_cpu0, jack_cpu1):
+        others = (busy1 - busy0 - (cpu1 - cpu0) - (jack_cpu1 - jack_cpu0)) / max(wall1 - wall0, 1e-9) * 100.0
     audio1 = output.status()
     stats = engine.stats
     return SoakFigures(
@@ -421,6 +455,7 @@ def _soak_phase(engine: Engine, output: Any, jack: DummyJack, clock: FrameClock,
         reconnects=audio1.reconnects - audio0.reconnects,
         callback_errors=audio1.callback_errors - audio0.callback_errors,
         process_cpu_percent=100.0 * (cpu1 - cpu0) / max(wall1 - wall0, 1e-9),
+        others_cpu_percent=None if others is None else max(others, 0.0),
         load_average_start=load0, load_average_end=os.getloadavg()[0])
 
 

@@ -81,6 +81,7 @@ def test_short_bench_writes_every_figure(style_bundle: Path, tmp_path: Path,
     assert soak["moves_sent"] > 0 and soak["renders"] > 0 and soak["render_errors"] == 0
     for counter in ("engine_underruns", "portaudio_underflows", "jack_client_xruns", "jack_server_xruns"):
         assert isinstance(soak[counter], int) and soak[counter] >= 0
+    assert soak["process_cpu_percent"] > 0 and soak["others_cpu_percent"] >= 0
 
     # the machine, the goals, and the JACK server gone
     machine = report["machine"]
@@ -195,6 +196,17 @@ def test_without_jackd_the_live_figures_say_why(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(bench_jack.shutil, "which", lambda name: None)
     with pytest.raises(bench_jack.BenchError, match=r"^jackd not found: .*apt install jackd2"):
         bench_jack.DummyJack().start()
+
+
+def test_machine_busy_seconds_leave_out_idle_iowait_and_guest_time(tmp_path: Path) -> None:
+    stat = tmp_path / "stat"
+    tick = os.sysconf("SC_CLK_TCK")
+    # user nice system idle iowait irq softirq steal guest guest_nice
+    stat.write_text(f"cpu  {3 * tick} {tick} {2 * tick} {50 * tick} {7 * tick} 0 {tick} 0 {2 * tick} 0\ncpu0 1 2 3\n")
+    assert bench_live.machine_busy_seconds(stat) == pytest.approx(7.0)
+    assert bench_live.machine_busy_seconds(tmp_path / "missing") is None
+    assert bench_live.process_cpu_seconds(os.getpid()) > 0.0
+    assert bench_live.process_cpu_seconds(None) is None
 
 
 def test_move_values_are_distinct_nonzero_and_exact_in_float32() -> None:
