@@ -122,12 +122,8 @@ class MidiController:
     def mapping(self) -> MidiMapping:
         return self.dispatcher.mapping
 
-    def start(self) -> None:
-        """Open the inputs there are now, then keep polling and scanning on threads."""
-        if self._running:
-            return
-        self._running = True
-        self._stop.clear()
+    def attach(self) -> None:
+        """Listen to the engine and open the inputs there are now (``start`` does this, then the threads)."""
         self.engine.add_listener(self.dispatcher.on_engine_change)
         self.dispatcher.sync_from_engine()
         self._check_decks()
@@ -136,6 +132,14 @@ class MidiController:
         if not self._inputs:
             states = "; ".join(f"{b.label}: {b.describe()}" for b in self.backends)
             log.info("MIDI: no inputs yet (%s); a controller plugged in later is picked up", states)
+
+    def start(self) -> None:
+        """Open the inputs there are now, then keep polling and scanning on threads."""
+        if self._running:
+            return
+        self._running = True
+        self._stop.clear()
+        self.attach()
         self._threads = [threading.Thread(target=self._poll_loop, name="ganloops-midi", daemon=True),
                          threading.Thread(target=self._scan_loop, name="ganloops-midi-ports", daemon=True)]
         for thread in self._threads:
@@ -143,13 +147,15 @@ class MidiController:
 
     def stop(self) -> None:
         """Stop the threads, send clock Stop, close every port."""
-        if not self._running:
-            return
         self._running = False
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=5)
         self._threads = []
+        self.detach()
+
+    def detach(self) -> None:
+        """Stop listening to the engine; close every port and the clock output."""
         remove = getattr(self.engine, "remove_listener", None)
         if callable(remove):
             remove(self.dispatcher.on_engine_change)
@@ -158,6 +164,10 @@ class MidiController:
             inputs, self._inputs = list(self._inputs.values()), {}
         for item in inputs:
             item.port.close()
+        for backend in self.backends:
+            forget = getattr(backend, "forget", None)
+            if callable(forget):
+                forget()
 
     def __enter__(self) -> "MidiController":
         self.start()
@@ -312,23 +322,38 @@ class MidiController:
                     self._log(f"read-{item.source}", f"MIDI: reading {item.source} failed ({e}); closing it")
                     self._drop_input(key)
                     continue
-                for data, delta in batch:
-                    t = self._timestamp(item, delta, now)
+                if not batch:
+                    continue
+                for (data, _), t in zip(batch, self._batch_times(item, [d for _, d in batch], now)):
                     self.dispatcher.receive(item.source, data, t)
         self.dispatcher.flush()
         self.dispatcher.poll_clock(now)
 
-    def _timestamp(self, item: _Input, delta: float | None, now: float) -> float:
-        """The message's time: the port's own deltas (exact under JACK), anchored to our clock."""
+    @staticmethod
+    def _batch_times(item: _Input, deltas: list[float | None], now: float) -> list[float]:
+        """The messages' times: the port's own deltas (exact under JACK), anchored to our clock.
+
+        The deltas go on from the port's previous message. Where that is unknown (the first
+        read, a port without deltas), the batch is placed so that its last message is now.
+        Times can only be in the past: a batch that would end after `now`, or more than
+        RESYNC_SECONDS before it, is moved to end now.
+        """
+        times: list[float] = []
         t = item.time_seconds
-        if t is None or delta is None:
-            t = now
+        if t is not None and all(d is not None for d in deltas):
+            for d in deltas:
+                t += d  # type: ignore[operator]
+                times.append(t)
         else:
-            t += delta
-            if t > now or now - t > RESYNC_SECONDS:
-                t = now
-        item.time_seconds = t
-        return t
+            offsets = [0.0]
+            for d in deltas[1:]:
+                offsets.append(offsets[-1] + (d or 0.0))
+            times = [now - (offsets[-1] - o) for o in offsets]
+        shift = now - times[-1]
+        if shift < 0.0 or shift > RESYNC_SECONDS:
+            times = [x + shift for x in times]
+        item.time_seconds = times[-1]
+        return times
 
     def _poll_loop(self) -> None:
         while not self._stop.is_set():

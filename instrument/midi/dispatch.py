@@ -141,8 +141,8 @@ class _ProgramState:
 
 
 def _make_trigger(target: Target, action: str, value: Any, off: Any) -> _Trigger:
-    low, high = target.bounds
     if action == "momentary":
+        low, high = target.bounds
         press = trigger_args(target, value) if value is not None else target.coerce_args(
             (int(high) if target.integer else high,))
         release = trigger_args(target, off) if off is not None else target.coerce_args(

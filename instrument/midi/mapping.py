@@ -136,18 +136,23 @@ class MidiMapping:
     source: str = field(default="<mapping>", compare=False)  # where it came from, for messages
 
     def with_cc(self, binding: CcBinding) -> "MidiMapping":
-        """This mapping with `binding`, replacing any CC binding on the same control and channel."""
-        kept = tuple(b for b in self.cc if not (b.control == binding.control and b.channel == binding.channel))
+        """This mapping with `binding`, replacing the CC bindings the same message would play."""
+        kept = tuple(b for b in self.cc if not (b.control == binding.control and _overlap(b.channel, binding.channel)))
         return replace(self, cc=kept + (binding,))
 
     def with_note(self, binding: NoteBinding) -> "MidiMapping":
-        kept = tuple(b for b in self.notes if not (b.note == binding.note and b.channel == binding.channel))
+        kept = tuple(b for b in self.notes if not (b.note == binding.note and _overlap(b.channel, binding.channel)))
         return replace(self, notes=kept + (binding,))
 
     def with_program(self, binding: ProgramBinding) -> "MidiMapping":
         kept = tuple(b for b in self.programs
-                     if not (b.program == binding.program and b.channel == binding.channel and b.values is None))
+                     if not (b.program == binding.program and _overlap(b.channel, binding.channel)))
         return replace(self, programs=kept + (binding,))
+
+
+def _overlap(a: int | None, b: int | None) -> bool:
+    """Two bindings' channels share a channel (None is every channel)."""
+    return a is None or b is None or a == b
 
 
 # ---------------------------------------------------------------------------------------

@@ -53,10 +53,11 @@ class MidiStats:
             self._rejected[reason] += n
 
     def __getitem__(self, name: str) -> int:
+        """A counter, or a rejection count as "rejected/<reason>"."""
         with self._lock:
             if name in self._counts:
                 return self._counts[name]
-            return self._rejected[name]
+            return self._rejected[name.removeprefix("rejected/")]
 
     @property
     def rejected(self) -> dict[str, int]:
