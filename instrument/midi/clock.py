@@ -295,7 +295,8 @@ class ClockSender:
 
     PHASE_GAIN = 0.05  # fraction of the phase error corrected per observation
     SNAP_BEATS = 0.25  # a larger disagreement is a jump of the transport: follow at once
-    MAX_CATCH_UP_TICKS = 2  # after a stall, skip ticks rather than burst them
+    MAX_CATCH_UP_TICKS = 6  # a stall shorter than a quarter beat is caught up (receivers count ticks);
+    # a longer one is skipped, as a jump of the transport would be
     MAX_WAIT_SECONDS = 0.05  # look at the transport at least this often
 
     def __init__(self, send: Callable[[Sequence[int]], None], tempo_bpm: Callable[[], float],

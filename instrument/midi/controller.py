@@ -218,7 +218,7 @@ class MidiController:
             try:
                 if backend.available():
                     names = backend.input_names()
-                    outputs = backend.output_names()
+                    outputs = backend.output_names() if self.clock_out_pattern else []
             except Exception as e:
                 self.stats.add("port_errors")
                 self._log(f"list-{backend.label}", f"MIDI ({backend.label}): cannot list ports ({e})")

@@ -259,7 +259,6 @@ class RtmidiBackend:
         if self._lister_in is None:
             try:
                 self._lister_in = self._rtmidi.MidiIn(self._api, name=INPUT_CLIENT_NAME)
-                self._lister_out = self._rtmidi.MidiOut(self._api, name=OUTPUT_CLIENT_NAME)
             except Exception as e:  # rtmidi raises SystemError/RuntimeError without a MIDI system
                 self.forget()
                 self.last_error = " ".join(str(e).split())
@@ -279,7 +278,12 @@ class RtmidiBackend:
         return [str(n) for n in self._lister_in.get_ports()] if self._lister_in is not None else []
 
     def output_names(self) -> list[str]:
-        return [str(n) for n in self._lister_out.get_ports()] if self._lister_out is not None else []
+        """Output ports (the listing client is made on first use: only clock out needs it)."""
+        if self._lister_in is None:
+            return []
+        if self._lister_out is None:
+            self._lister_out = self._rtmidi.MidiOut(self._api, name=OUTPUT_CLIENT_NAME)
+        return [str(n) for n in self._lister_out.get_ports()]
 
     def open_input(self, name: str) -> InputPort:
         assert self._api is not None

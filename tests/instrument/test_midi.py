@@ -883,16 +883,24 @@ def test_clock_follow_can_be_switched_off(engine: Engine, tmp_path: Path) -> Non
 
 
 class FakeTransport:
-    """A transport that runs at `bpm`, its position read in steps of one audio block."""
+    """A transport at `bpm` whose position is read in steps of one audio block, like the
+    engine's; a tempo change keeps the position continuous (the engine re-anchors too)."""
 
     def __init__(self, bpm: float, block_seconds: float = 256 / 48000) -> None:
         self.bpm = bpm
         self.block_seconds = block_seconds
         self.now = 0.0
+        self._anchor_seconds = 0.0
+        self._anchor_beats = 0.0
+
+    def set_bpm(self, bpm: float) -> None:
+        self._anchor_beats = self.beats()
+        self._anchor_seconds = math.floor(self.now / self.block_seconds) * self.block_seconds
+        self.bpm = bpm
 
     def beats(self) -> float:
         stepped = math.floor(self.now / self.block_seconds) * self.block_seconds
-        return stepped * self.bpm / 60.0
+        return self._anchor_beats + (stepped - self._anchor_seconds) * self.bpm / 60.0
 
 
 def drive_sender(sender: ClockSender, transport: FakeTransport, seconds: float) -> list[tuple[float, int]]:
@@ -925,7 +933,7 @@ def test_clock_out_follows_tempo_changes_and_skips_after_a_stall() -> None:
     sender = ClockSender(lambda d: None, tempo_bpm=lambda: transport.bpm, beats=transport.beats)
     drive_sender(sender, transport, 3.0)
     before = sender.ticks_sent
-    transport.bpm = 150.0
+    transport.set_bpm(150.0)
     sent = drive_sender(sender, transport, 5.0)
     assert sender.ticks_sent - before == pytest.approx(2.0 * 150 / 60 * 24, abs=2)
     transport.now += 0.5  # the thread was not scheduled for half a second
