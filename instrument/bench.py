@@ -3,7 +3,7 @@
 ::
 
     ganloops bench [BUNDLE] [--soak-seconds 600] [--moves 200] [--rounds 30]
-                   [--out docs/benchmarks.md] [--json FILE] [--provider P]
+                   [--out docs/benchmarks.md] [--json FILE] [--provider P] [--no-torch]
 
 What it measures, on this machine, with `BUNDLE` (the bundled default model when none is
 given) at 48 kHz and 256-frame blocks:
@@ -18,7 +18,9 @@ given) at 48 kHz and 256-frame blocks:
 The live figures come first and the render figures after, so that torch (imported only
 for its one figure) is not loaded while the audio runs. The report states the machine it
 came from and which goals are met; ``--out`` writes it as markdown (atomically, keeping a
-hand-written ``## Notes`` section of the file it replaces), ``--json`` as JSON.
+hand-written ``## Notes`` section of the file it replaces), ``--json`` as JSON. Without
+jackd the live figures are left out with the reason; without torch or the checkpoint the
+bundle was exported from, the torch figure is.
 """
 
 from __future__ import annotations
