@@ -63,6 +63,31 @@ REFERENCES: tuple[tuple[str, str], ...] = (
 )
 
 
+# How each figure is measured, for the report (the module docstrings have the details).
+METHOD: tuple[str, ...] = (
+    "**Render speed** (`instrument/bench_render.py`): one loop at batch 1 from the same style inputs (seed 0, "
+    "every control at rest) for every contender. The rounds are interleaved: each runs every contender once, in a "
+    "random order, with a 0.1 s pause after each run, so that all of them meet the same machine load and none "
+    "starts while another's thread pool still spins. The medians compare them; the best runs show each one "
+    "undisturbed. torch eager is the generator rebuilt from the checkpoint the bundle's provenance names, and "
+    "must render what the bundle renders.",
+    "**Latency** (`instrument/bench_live.py`): the engine (2 decks), the audio output and the OSC server run in the "
+    "bench's process as `ganloops play` runs them, on a private `jackd -d dummy` server: a real audio clock without "
+    "a sound card. A client thread of the same process sends one knob value at a time (a value no earlier move "
+    "used), notes the send time, and sends the next one a random 20-80 ms after deck 1 plays the new loop. The "
+    "engine's journal gives the output frame where the new loop's crossfade starts (its swap events carry the "
+    "controls the loop was rendered from, so the value); a wrapper around the engine's callback notes, for every "
+    "callback, the first frame it played and when it ran. The total runs from the send to the start of the "
+    "callback that played that frame. The parts: send to the engine accepting the value (an engine listener), the "
+    "render thread's own timing of the render, and the ring's configured depth; what is left is the rest.",
+    "**Callback and soak**: both decks play and a client thread moves a knob on each deck 50 times a second. The "
+    "callback durations are the engine's own timing of every callback (`stats.callback_us`), read once a second; "
+    "the time between callback starts comes from the wrapper. Underruns are the engine's count (ring empty); xruns "
+    "are counted from jackd's log; the CPU of other processes is the machine's busy time (`/proc/stat`) less this "
+    "process's and jackd's.",
+)
+
+
 # ---------------------------------------------------------------------------------------
 # The report
 # ---------------------------------------------------------------------------------------
@@ -379,11 +404,7 @@ def render_markdown(report: BenchReport, notes: str | None = None) -> str:
         lines += _latency_section(live) + _callback_section(live) + _soak_section(live)
     else:
         lines += ["## 2-4. Live figures", "", f"Not measured: {report.live_skipped}.", ""]
-    lines += ["## How it is measured", "",
-              "- Render speed: `instrument/bench_render.py` (module docstring).",
-              "- Latency, callback, soak: `instrument/bench_live.py` (module docstring). The engine, the audio "
-              "output and the OSC server run in the bench's process exactly as `ganloops play` runs them; the OSC "
-              "client is a thread of the same process.", ""]
+    lines += ["## How it is measured", ""] + [f"- {paragraph}" for paragraph in METHOD] + [""]
     text = "\n".join(lines)
     notes_text = notes if notes is not None else (f"{NOTES_HEADING}\n\nWritten by hand; `ganloops bench` keeps this "
                                                   f"section when it rewrites the file.\n")
