@@ -8,8 +8,10 @@ the session and:
   ``TempoArbiter`` as the ``link`` source, the highest priority there is. A tempo set in
   ganloops meanwhile (OSC, stdin, a scene) is forwarded to the session, which is how Live
   behaves: everybody's tempo moves, ganloops' with it. Alone in a session ganloops leads:
-  Link is released to the MIDI clock or the performer, and the session's tempo is kept
-  equal to the engine's so that peers who join find it;
+  Link is released to the MIDI clock or the performer, and each change of the engine's
+  tempo is given to the session, so that peers who join find it. Only changes are given:
+  on joining an existing session, its tempo arrives a moment before its peers are
+  counted, and must not be overwritten by ours;
 - **bars**: with the tempo goes the session's position in the bar (quantum = the engine's
   beats per bar), which the arbiter's ``PhaseLock`` follows so that the engine's bar 1
   beat 1 is heard when Link's phase is 0 (see ``instrument.phase_lock`` for how the heard
@@ -44,7 +46,7 @@ log = logging.getLogger("ganloops.link")
 
 DEFAULT_POLL_SECONDS = 0.01
 POLL_JITTER = 0.3  # each wait is poll_seconds * (1 ± this): polls never lock onto the callback period
-LEAD_TEMPO_TOLERANCE_BPM = 0.001  # alone, the session tempo is pushed when it differs by more
+LEAD_TEMPO_TOLERANCE_BPM = 0.001  # alone, an engine tempo change smaller than this is not given to the session
 
 
 class LinkUnavailable(RuntimeError):
@@ -95,6 +97,7 @@ class LinkFollower:
         self._stop = threading.Event()
         self._playing = True
         self._muted_by_link: list[int] = []
+        self._led_bpm: float | None = None  # the engine tempo last given to the session while alone
         self._last_error_log = 0.0
         self.polls = 0
         self.errors = 0
@@ -106,7 +109,8 @@ class LinkFollower:
         """Join the session (enable Link) and start polling."""
         if self._started:
             return
-        link = self._link_factory(self._engine_tempo_bpm())
+        self._led_bpm = self._engine_tempo_bpm()
+        link = self._link_factory(self._led_bpm)
         link.startStopSyncEnabled = self.start_stop_sync
         link.enabled = True
         self.link = link
@@ -158,11 +162,12 @@ class LinkFollower:
         leading = peers == 0
         if leading:
             self.arbiter.release(LINK)
-            self._lead(link, tempo)
+            self._lead()
             playing = True
         else:
             phase = float(state.phaseAtTime(now_micros, q))
             self.arbiter.propose(LINK, tempo, beat_phase=phase)
+            self._led_bpm = None  # following now; when alone again, lead from the tempo we then have
             playing = bool(state.isPlaying()) if self.start_stop_sync else True
         self._set_playing(playing)
         self.polls += 1
@@ -173,10 +178,13 @@ class LinkFollower:
                                   polls=self.polls, errors=self.errors)
         return self._status
 
-    def _lead(self, link: Any, session_tempo_bpm: float) -> None:
-        """Alone: make the session's tempo the engine's, so that a peer joining finds ours."""
+    def _lead(self) -> None:
+        """Alone: give the session each change of the engine's tempo, so that a peer joining finds ours."""
         engine_tempo = self._engine_tempo_bpm()
-        if abs(engine_tempo - session_tempo_bpm) > LEAD_TEMPO_TOLERANCE_BPM:
+        if self._led_bpm is None:
+            self._led_bpm = engine_tempo
+        elif abs(engine_tempo - self._led_bpm) > LEAD_TEMPO_TOLERANCE_BPM:
+            self._led_bpm = engine_tempo
             self._set_session_tempo(engine_tempo)
 
     def _set_session_tempo(self, bpm: float) -> None:

@@ -18,7 +18,12 @@ calls the engine's audio callback on the host clock: one block every block durat
 recorder sink on the mixer thread notes the engine's position at the first frame of each
 block as it is rendered; ``samples SECONDS`` returns (heard time, beats) of the blocks
 heard in the last SECONDS, which the test compares with the plain peer's phases at the
-same host times. Commands: ``status``, ``samples SECONDS``, ``quit``.
+same host times. When the engine's ring runs short (an underrun: the device plays silence
+and the engine's clock waits), every later engine frame is heard that much later; the
+device keeps count of these slips from the ring's read counter, so heard times stay
+exact. ``status`` also reports the underruns and the callbacks the device itself made
+late, so that the test can tell a disturbed measurement from a wrong one. Commands:
+``status``, ``samples SECONDS``, ``quit``.
 """
 
 from __future__ import annotations
@@ -35,7 +40,8 @@ import numpy as np
 QUANTUM_BEATS = 4
 RATE_HZ = 48000
 BLOCK_FRAMES = 256
-LATENCY_SECONDS = 3 * BLOCK_FRAMES / RATE_HZ  # the simulated device buffer
+AHEAD_BLOCKS = 12  # the engine's ring: 64 ms, headroom for a machine shared with other work
+LATENCY_SECONDS = 4 * BLOCK_FRAMES / RATE_HZ  # the simulated device buffer
 SINK_BLOCKS = 1 << 14  # about 87 s of blocks at 48 kHz / 256
 
 
@@ -122,11 +128,26 @@ class FakeDevice:
         self.start_seconds = host_seconds() + 0.2
         self.callbacks = 0
         self.late_callbacks = 0  # called after their block should already have been heard
+        # (first engine frame, device frames minus engine frames from there on): grows at each underrun
+        self._slips: list[tuple[int, int]] = [(0, 0)]
+        self.error: str | None = None  # why the device thread ended early (the test reports it)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="fake-device", daemon=True)
 
-    def heard_seconds(self, frame: int) -> float:
-        return self.start_seconds + frame / self.rate_hz
+    def device_seconds(self, device_frame: int) -> float:
+        return self.start_seconds + device_frame / self.rate_hz
+
+    def heard_seconds(self, engine_frame: int) -> float:
+        """When engine frame `engine_frame` reaches the speaker (after the underruns before it)."""
+        slips = self._slips
+        lo, hi = 0, len(slips)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if slips[mid][0] <= engine_frame:
+                lo = mid
+            else:
+                hi = mid
+        return self.device_seconds(engine_frame + slips[lo][1])
 
     def start(self) -> None:
         self._thread.start()
@@ -136,17 +157,28 @@ class FakeDevice:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
+        try:
+            self._play()
+        except Exception as e:
+            self.error = f"{type(e).__name__}: {e}"
+
+    def _play(self) -> None:
         out = np.zeros((BLOCK_FRAMES, self.engine.config.channels), dtype=np.float32)
+        ring = self.engine.ring
         while not self._stop.is_set():
             first = self.callbacks * BLOCK_FRAMES
-            due = self.heard_seconds(first) - LATENCY_SECONDS
+            due = self.device_seconds(first) - LATENCY_SECONDS
             wait = due - host_seconds()
             if wait > 0:
                 time.sleep(wait)
-            if host_seconds() > self.heard_seconds(first):
+            if host_seconds() > self.device_seconds(first):
                 self.late_callbacks += 1
             self.engine.callback(out, BLOCK_FRAMES)
             self.callbacks += 1
+            read = ring.frames_read  # moved by this thread only: exact
+            slip = self.callbacks * BLOCK_FRAMES - read
+            if slip != self._slips[-1][1]:  # the ring ran short: silence, the engine's clock waited
+                self._slips.append((read, slip))
 
 
 def follower(ppm: float, start_stop_sync: bool) -> None:
@@ -154,8 +186,8 @@ def follower(ppm: float, start_stop_sync: bool) -> None:
     from instrument.link import LinkFollower
     from instrument.tempo_sources import create_arbiter
 
-    engine = Engine(EngineConfig(sample_rate_hz=RATE_HZ, block_frames=BLOCK_FRAMES, tempo_bpm=120.0),
-                    provider="cpu")
+    engine = Engine(EngineConfig(sample_rate_hz=RATE_HZ, block_frames=BLOCK_FRAMES, tempo_bpm=120.0,
+                                 ahead_blocks=AHEAD_BLOCKS), provider="cpu")
     arbiter = create_arbiter(engine, output_latency_seconds=lambda: LATENCY_SECONDS)
     sink = BlockSink(engine)
     engine.set_recorder(sink)
@@ -175,7 +207,7 @@ def follower(ppm: float, start_stop_sync: bool) -> None:
                     else 1000.0 * status.phase_error_seconds,
                     "jumps": lock.jumps if lock is not None else 0, "polls": status.polls, "errors": status.errors,
                     "underruns": engine.stats.underruns, "late_callbacks": device.late_callbacks,
-                    "callbacks": device.callbacks}
+                    "callbacks": device.callbacks, "device_error": device.error}
         if words[0] == "samples":
             now = host_seconds()
             since = now - float(words[1])

@@ -16,7 +16,16 @@ What is asserted (the tolerances of docs/link.md):
 - B's engine tempo within 0.01 BPM of the session's, at 128 and after A sets 136 BPM;
 - B follows A's tempo change within one second;
 - B's bar phase, as rendered and at the moment it is heard, within 5 ms of A's phase at
-  that host time, over the last 1.5 s of blocks, at both tempi.
+  that host time, over 1.5 s of blocks, at both tempi.
+
+The machine these tests run on is shared, so B runs at nice -10, as audio processes run
+above ordinary work (it sleeps most of the time: a few percent of a core). Even so, B's
+engine can run short of frames (an underrun: the device plays silence and the engine's
+clock waits, a real slip that the phase lock then corrects), or B's simulated sound card
+can miss its own deadline (then its heard times are fiction). A window measured after such
+an event says nothing about the sync, so the phase is measured over a window with none in
+it nor in the settling time before it; the test waits for one (and says so when the
+machine never gives it one).
 """
 
 from __future__ import annotations
@@ -41,6 +50,10 @@ PHASE_TOLERANCE_SECONDS = 0.005
 FOLLOW_LIMIT_SECONDS = 1.0
 REPLY_SECONDS = 20.0  # a peer that takes this long to answer a line is stuck
 SETTLE_SECONDS = 2.0
+WINDOW_SECONDS = 1.5
+SESSION_HEAD_START_SECONDS = 1.0
+FOLLOWER_NICENESS = -10  # an audio process runs above ordinary work; B mostly sleeps (a few % of a core)
+CLEAN_WINDOW_ATTEMPTS = 6
 QUANTUM_BEATS = 4
 _names = itertools.count()
 
@@ -73,10 +86,11 @@ def netns() -> Iterator[str]:
 
 
 class Peer:
-    """One peer process in the namespace, spoken to line by line."""
+    """One peer process in the namespace, spoken to line by line; `niceness` as nice(1) takes it."""
 
-    def __init__(self, netns: str, *args: str) -> None:
-        command = ["ip", "netns", "exec", netns, sys.executable, "-m", "tests.e2e.link_peers", *args]
+    def __init__(self, netns: str, *args: str, niceness: int = 0) -> None:
+        command = ["ip", "netns", "exec", netns, "nice", "-n", str(niceness),
+                   sys.executable, "-m", "tests.e2e.link_peers", *args]
         self.proc = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True, bufsize=1)
         assert self._read().get("ready"), "the peer did not start"
@@ -114,7 +128,10 @@ def peers(netns: str) -> Iterator[tuple[Peer, Peer]]:
     a = Peer(netns, "plain", "128")
     b = None
     try:
-        b = Peer(netns, "follower", "--ppm", "200")
+        # Link keeps the older of two sessions only when it is older by more than half a second
+        # (SESSION_EPS in Link's Sessions.hpp); closer than that, the session ids decide
+        time.sleep(SESSION_HEAD_START_SECONDS)
+        b = Peer(netns, "follower", "--ppm", "200", niceness=FOLLOWER_NICENESS)
         yield a, b
     finally:
         if b is not None:
@@ -122,15 +139,18 @@ def peers(netns: str) -> Iterator[tuple[Peer, Peer]]:
         a.close()
 
 
-def wait_for(peer: Peer, condition: Any, what: str, limit_seconds: float = 15.0) -> dict[str, Any]:
+def wait_for(peer: Peer, condition: Any, what: str, limit_seconds: float = 15.0,
+             other: Peer | None = None) -> dict[str, Any]:
     """Poll `peer`'s status until `condition(status)` (a deadlock guard, not a speed check)."""
     deadline = time.monotonic() + limit_seconds
     while True:
         status = peer.ask("status")
+        assert status.get("device_error") is None, status
         if condition(status):
             return status
         if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}; last status {status}")
+            others = f"; the other peer: {other.ask('status')}" if other is not None else ""
+            raise AssertionError(f"gave up waiting for {what}; last status {status}{others}")
         time.sleep(0.02)
 
 
@@ -149,6 +169,22 @@ def phase_errors_seconds(a: Peer, b: Peer, seconds: float) -> list[float]:
     return errors
 
 
+def clean_window_errors(a: Peer, b: Peer) -> tuple[list[float], dict[str, Any]]:
+    """Phase errors over the last WINDOW_SECONDS, once a settle time plus a window passed undisturbed."""
+    seen = []
+    for _ in range(CLEAN_WINDOW_ATTEMPTS):
+        before = b.ask("status")
+        time.sleep(SETTLE_SECONDS + WINDOW_SECONDS)
+        errors = phase_errors_seconds(a, b, WINDOW_SECONDS)
+        after = b.ask("status")
+        disturbed = {k: after[k] - before[k] for k in ("underruns", "late_callbacks") if after[k] != before[k]}
+        if not disturbed:
+            return errors, after
+        seen.append(disturbed)
+    raise AssertionError(f"no undisturbed window in {CLEAN_WINDOW_ATTEMPTS} tries (the machine is too busy "
+                         f"for the simulated sound card: {seen}); last window: {describe(errors)}")
+
+
 def describe(errors: list[float]) -> str:
     ms = sorted(abs(e) * 1000 for e in errors)
     return (f"{len(ms)} blocks: median |error| {statistics.median(ms):.2f} ms, "
@@ -161,12 +197,12 @@ def test_ganloops_follows_a_link_session_tempo_and_bars(peers: tuple[Peer, Peer]
     assert session == pytest.approx(128.0)
 
     status = wait_for(b, lambda s: s["peers"] >= 1 and s["active"] == "link" and s["phase_error_ms"] is not None
-                      and abs(s["engine_tempo"] - session) <= TEMPO_TOLERANCE_BPM, "B to join A's session")
+                      and abs(s["engine_tempo"] - session) <= TEMPO_TOLERANCE_BPM, "B to join A's session",
+                      other=a)
     assert status["session_tempo"] == pytest.approx(session, abs=TEMPO_TOLERANCE_BPM)
-    time.sleep(SETTLE_SECONDS)
-    errors = phase_errors_seconds(a, b, 1.5)
+    errors, status = clean_window_errors(a, b)
     print(f"\nat 128 BPM: {describe(errors)}")
-    assert max(abs(e) for e in errors) <= PHASE_TOLERANCE_SECONDS, describe(errors)
+    assert max(abs(e) for e in errors) <= PHASE_TOLERANCE_SECONDS, (describe(errors), status)
 
     changed = a.ask("tempo", 136)["tempo"]
     asked_at = time.monotonic()
@@ -177,10 +213,8 @@ def test_ganloops_follows_a_link_session_tempo_and_bars(peers: tuple[Peer, Peer]
     assert followed_seconds < FOLLOW_LIMIT_SECONDS
     assert status["link_tempo"] == pytest.approx(changed, abs=TEMPO_TOLERANCE_BPM)
 
-    time.sleep(SETTLE_SECONDS)
-    errors = phase_errors_seconds(a, b, 1.5)
-    final = b.ask("status")
+    errors, final = clean_window_errors(a, b)
     print(f"at 136 BPM: {describe(errors)}; phase lock jumps {final['jumps']}, engine underruns "
           f"{final['underruns']}, late device callbacks {final['late_callbacks']}/{final['callbacks']}")
-    assert max(abs(e) for e in errors) <= PHASE_TOLERANCE_SECONDS, describe(errors)
+    assert max(abs(e) for e in errors) <= PHASE_TOLERANCE_SECONDS, (describe(errors), final)
     assert final["errors"] == 0

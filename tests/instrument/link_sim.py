@@ -143,6 +143,7 @@ class SimRig:
     device_ppm: float = 0.0
     start_seconds: float = field(default=0.0)
     blocks: list[BlockRecord] = field(default_factory=list)
+    slipped_frames: int = 0  # device frames played as silence (underruns): later frames are heard later
 
     @classmethod
     def create(cls, clock: FakeClock, latency_seconds: float = 0.01, device_ppm: float = 0.0,
@@ -156,7 +157,11 @@ class SimRig:
         return SIM_RATE_HZ * (1.0 + self.device_ppm * 1e-6)
 
     def heard_seconds(self, frame: int) -> float:
-        return self.start_seconds + frame / self.device_rate_hz
+        return self.start_seconds + (frame + self.slipped_frames) / self.device_rate_hz
+
+    def underrun(self, blocks: int = 1) -> None:
+        """The device plays `blocks` blocks of silence; the engine's clock waits (what a real underrun does)."""
+        self.slipped_frames += blocks * SIM_BLOCK_FRAMES
 
     def advance_to(self, seconds: float) -> None:
         """Run every device callback due by `seconds`."""

@@ -91,13 +91,14 @@ def test_a_manual_tempo_change_moves_the_whole_session() -> None:
 
 
 def test_alone_ganloops_leads_the_session_and_a_midi_clock_may_drive() -> None:
-    rig = Rig(session_bpm=128.0, peers=0)
+    rig = Rig(session_bpm=120.0, peers=0)  # a session of our own, made at the engine's tempo
     rig.join()
     rig.run(0.1)
-    assert rig.arbiter.active_source == MANUAL
-    assert rig.link.timeline.tempo_bpm == 120.0  # the session took the engine's tempo
-    assert rig.follower.status().leading
-    assert rig.arbiter.propose(MIDI_CLOCK, 133.0)
+    assert rig.arbiter.active_source == MANUAL and rig.follower.status().leading
+    rig.engine.set_tempo(125.0)  # by hand: the session follows us
+    rig.run(0.1)
+    assert rig.link.timeline.tempo_bpm == 125.0
+    assert rig.arbiter.propose(MIDI_CLOCK, 133.0)  # so does a MIDI clock, while nobody else is there
     rig.run(0.1)
     assert rig.link.timeline.tempo_bpm == 133.0
     rig.link.peers = 1  # a peer joins: Link has the tempo again
@@ -105,6 +106,19 @@ def test_alone_ganloops_leads_the_session_and_a_midi_clock_may_drive() -> None:
     rig.run(0.1)
     assert rig.arbiter.active_source == LINK and rig.session_tempo == 128.0
     assert not rig.arbiter.propose(MIDI_CLOCK, 133.0)
+
+
+def test_joining_an_older_session_never_overwrites_its_tempo() -> None:
+    """Link hands over the session's timeline a moment before it counts the session's peers."""
+    rig = Rig(session_bpm=120.0, peers=0)
+    rig.join()
+    rig.run(0.1)
+    rig.link.peer_sets_tempo(128.0)  # merged into an older session at 128; peers still read 0
+    rig.run(0.1)
+    assert rig.link.timeline.tempo_bpm == 128.0
+    rig.link.peers = 1
+    rig.run(0.1)
+    assert rig.link.timeline.tempo_bpm == 128.0 and rig.session_tempo == 128.0
 
 
 def test_start_stop_sync_mutes_the_playing_decks_and_unmutes_the_same_ones() -> None:

@@ -121,6 +121,18 @@ def test_a_jump_of_the_clock_is_followed_after_confirmation() -> None:
     assert max(abs(e) for e in errors) <= TOLERANCE_SECONDS
 
 
+@pytest.mark.parametrize("blocks", [1, 4])
+def test_an_underrun_slip_is_caught_up(blocks: int) -> None:
+    """An underrun: the card plays silence while the engine's clock waits, so everything after is late."""
+    rig, lock, timeline = make()
+    follow(rig, lock, timeline, 1.0)
+    rig.underrun(blocks)  # 8 ms (slewed back) or 32 ms (a jump)
+    follow(rig, lock, timeline, 3.0)
+    assert lock.jumps == (1 if blocks == 1 else 2)
+    errors = phase_errors_seconds(rig, timeline, rig.clock.now - 0.5)
+    assert max(abs(e) for e in errors) <= TOLERANCE_SECONDS
+
+
 def test_the_lock_uses_the_engines_bar_as_quantum() -> None:
     rig, lock, timeline = make()
     rig.engine.transport.beats_per_bar = 3
