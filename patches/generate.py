@@ -143,8 +143,9 @@ def pd_deck() -> str:
     width, height = 440, 190
     c.obj(0, 0, f"cnv 15 {width} {height} empty empty deck-\\$1 6 10 0 12 #dcdcdc #404040 0")
     own = "ganloops-d\\$1-"
-    column = {**{f"knob{k}": k - 1 for k in range(1, KNOBS + 1)}, **{f"mix-{g}": KNOBS + i for i, g in enumerate(GROUPS)},
-              "gain": KNOBS + len(GROUPS)}
+    column = {f"knob{k}": k - 1 for k in range(1, KNOBS + 1)}  # one row of vertical sliders
+    column.update({f"mix-{g}": KNOBS + i for i, g in enumerate(GROUPS)})
+    column["gain"] = KNOBS + len(GROUPS)
     for control in DECK_CONTROLS:
         receive, send = own + control.name, own + control.name + "-out"
         position = 100 * int((control.default - control.low) / (control.high - control.low) * 99)
