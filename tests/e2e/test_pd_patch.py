@@ -9,9 +9,9 @@ slider jump there and output, which is what dragging does.
 What is checked:
 
 - the patch subscribes on load (the server has a subscriber on the feedback port);
-- every kind of control reaches the engine: knob, seed, B seed, style mix, psi, gain,
-  mute, crossfader, tempo, and a scene saved by name (read back with /ganloops/query and
-  from the scene folder);
+- every kind of control reaches the engine: knob, seed, B seed and its randomise button,
+  style mix, psi, gain, mute, crossfader, tempo; scenes saved by name, and a morph back to
+  the first one (read back with /ganloops/query and from the scene folder);
 - feedback: a knob moved elsewhere (here by the engine directly, as MIDI would) moves the
   patch's slider; the harness then bangs that slider once, which outputs the value it now
   shows, and Pd prints it;
@@ -56,14 +56,20 @@ MOVES = [
     ("ganloops-d2-mute", "1"),
     ("ganloops-crossfade", "0.2"),
     ("ganloops-tempo", "131"),
+    ("ganloops-d1-rand-bseed", "bang"),  # the randomise button next to deck 1's B seed
     ("ganloops-scene-name", "symbol intro"),
     ("ganloops-scene-save", "bang"),
+    ("ganloops-d1-knob3", "0.9"),
+    ("ganloops-scene-name", "symbol later"),
+    ("ganloops-scene-save", "bang"),  # "later" has knob 3 at 0.9
+    ("ganloops-scene-name", "symbol intro"),
+    ("ganloops-morph-beats", "0"),
+    ("ganloops-scene-morph", "bang"),  # back to "intro" (0 beats: at once): knob 3 at 0.5
 ]
 EXPECTED = {
     "/ganloops/deck/1/knob/3": (0.5,),
     "/ganloops/deck/2/knob/8": (-0.75,),
     "/ganloops/deck/2/seed": (42,),
-    "/ganloops/deck/1/bseed": (9,),
     "/ganloops/deck/1/mix/coarse": (0.75,),
     "/ganloops/deck/2/mix/fine": (0.25,),
     "/ganloops/deck/1/psi": (pytest.approx(0.6),),
@@ -151,12 +157,19 @@ def test_the_pure_data_patch_plays_and_follows_the_instrument(engine: Engine, se
         wait_until(lambda: ("127.0.0.1", feedback_port) in server.subscribers, "the patch to subscribe on load")
         with OscTestClient(server.port) as client:
             def applied() -> bool:
+                """Scene "later" saved (knob 3 at 0.9), then the morph back: knob 3 at 0.5 again."""
                 time.sleep(0.02)  # one query per 20 ms is plenty
+                if "later" not in scenes.list():
+                    return False
                 state = client.query()
                 return all(state.get(address) == value for address, value in EXPECTED.items())
 
-            wait_until(applied, "the patch's moves to reach the engine")
-            wait_until(lambda: "intro" in scenes.list(), "the scene saved from the patch")
+            wait_until(applied, "the patch's moves, scenes and morph to reach the engine")
+            assert sorted(scenes.list()) == ["intro", "later"]
+            intro, later = scenes.load("intro").state, scenes.load("later").state
+            assert later["decks"][0]["knobs"][2] == pytest.approx(0.9) and intro["decks"][0]["knobs"][2] == 0.5
+            randomised = client.query()["/ganloops/deck/1/bseed"][0]
+            assert randomised not in (1, 9) and intro["decks"][0]["bseed"] == randomised
 
             engine.set_knob(2, 5, REMOTE_VALUE)  # as a MIDI controller would
             wait_until(lambda: f"SLIDER-d2-knob5: {REMOTE_VALUE:g}" in log.read_text(),
