@@ -2,7 +2,7 @@
 
 ::
 
-    ganloops bench [BUNDLE] [--soak-seconds 600] [--moves 200] [--rounds 30]
+    ganloops bench [BUNDLE] [--soak-seconds 600] [--still-seconds 60] [--moves 200] [--rounds 30]
                    [--out docs/benchmarks.md] [--json FILE] [--provider P] [--no-torch]
 
 What it measures, on this machine, with `BUNDLE` (the bundled default model when none is
@@ -13,7 +13,8 @@ given) at 48 kHz and 256-frame blocks:
 2. control-to-audio latency: an OSC knob move sent -> the first audio block that carries
    the loop rendered for it, through a private JACK dummy server (``instrument.bench_live``);
 3. the audio callback's duration, against the block period;
-4. underruns over a soak with two decks and knob moves at 50 Hz (``--soak-seconds``).
+4. underruns over a soak with two decks and knob moves at 50 Hz (``--soak-seconds``), beside
+   a baseline with the same decks playing and nothing moving (``--still-seconds``).
 
 The live figures come first and the render figures after, so that torch (imported only
 for its one figure) is not loaded while the audio runs. The report states the machine it
@@ -80,7 +81,8 @@ METHOD: tuple[str, ...] = (
     "callback, the first frame it played and when it ran. The total runs from the send to the start of the "
     "callback that played that frame. The parts: send to the engine accepting the value (an engine listener), the "
     "render thread's own timing of the render, and the ring's configured depth; what is left is the rest.",
-    "**Callback and soak**: both decks play and a client thread moves a knob on each deck 50 times a second. The "
+    "**Callback and soak**: both decks play and a client thread moves a knob on each deck 50 times a second; "
+    "before that, the baseline plays the same decks with nothing moving. The "
     "callback durations are the engine's own timing of every callback (`stats.callback_us`), read once a second; "
     "the time between callback starts comes from the wrapper. Underruns are the engine's count (ring empty); xruns "
     "are counted from jackd's log; the CPU of other processes is the machine's busy time (`/proc/stat`) less this "
@@ -195,10 +197,9 @@ def evaluate_goals(render: RenderFigures, live: LiveFigures | None) -> list[Goal
                           "not measured", None))
     if live is not None:
         s = live.soak
-        lost = s.engine_underruns + s.jack_client_xruns + s.jack_server_xruns
         goals.append(Goal(f"underruns over the soak ({s.seconds:.0f} s)", f"{GOAL_UNDERRUNS}",
-                          f"{lost} (ring empty {s.engine_underruns}, ganloops late {s.jack_client_xruns}, "
-                          f"jackd late {s.jack_server_xruns})", lost <= GOAL_UNDERRUNS))
+                          f"{s.dropouts} (ring empty {s.engine_underruns}, ganloops late {s.jack_client_xruns}, "
+                          f"jackd late {s.jack_server_xruns})", s.dropouts <= GOAL_UNDERRUNS))
     else:
         goals.append(Goal("underruns over the soak", f"{GOAL_UNDERRUNS}", "not measured", None))
     return goals
@@ -296,25 +297,41 @@ def _callback_section(live: LiveFigures) -> list[str]:
 
 
 def _soak_section(live: LiveFigures) -> list[str]:
-    s = live.soak
-    render = s.render_ms
+    still, soak = live.still, live.soak
+
+    def counted(count_of: Any) -> list[str]:
+        return [f"{count_of(x)} ({x.per_minute(count_of(x)):.1f}/min)" for x in (still, soak)]
+
+    def both(value_of: Any) -> list[str]:
+        return [value_of(x) for x in (still, soak)]
+
+    def renders(x: Any) -> str:
+        r = x.render_ms
+        return "-" if r is None else f"{_ms(r.p50)} / {_ms(r.p99)} / {_ms(r.worst)}"
+
     return ["## 4. Soak", "",
-            f"{s.seconds:.0f} s, {s.decks} decks playing, knob 2 of each deck swept by OSC 50 times a second "
-            f"({s.moves_sent} messages): renders never stop, and coalesce when the knob is faster than they are.", "",
-            _row(["", ""]), _row(["---", "---"]),
-            _row(["engine underruns (callback found the ring short)", str(s.engine_underruns)]),
-            _row(["xruns jackd reports: ganloops did not finish its cycle in time", str(s.jack_client_xruns)]),
-            _row(["xruns jackd reports: jackd itself woke up late", str(s.jack_server_xruns)]),
-            _row(["PortAudio output underflow flags (echo jackd's xruns)", str(s.portaudio_underflows)]),
-            _row(["device losses / callback errors", f"{s.reconnects} / {s.callback_errors}"]),
-            _row(["renders (both decks) / errors", f"{s.renders} / {s.render_errors}"]),
-            _row(["render duration p50 / p99 / worst, ms",
-                  "-" if render is None else f"{_ms(render.p50)} / {_ms(render.p99)} / {_ms(render.worst)}"]),
-            _row(["this process's CPU, % of one core", f"{s.process_cpu_percent:.0f}"]),
+            f"Both decks play. **Moving**: knob 2 of each deck swept by OSC 50 times a second for {soak.seconds:.0f} s "
+            f"({soak.moves_sent} messages), so renders never stop and coalesce when the knob is faster than they "
+            f"are. **Still**, before it, for {still.seconds:.0f} s: the same decks with nothing moving, so nothing "
+            f"renders: the baseline, what the machine does to the audio without the renders.", "",
+            _row(["", "still (baseline)", "moving (the soak)"]), _row(["---"] * 3),
+            _row(["**dropouts: the three below**", *[f"**{c}**" for c in counted(lambda x: x.dropouts)]]),
+            _row(["engine underruns (callback found the ring empty)", *counted(lambda x: x.engine_underruns)]),
+            _row(["xruns jackd reports: ganloops did not finish its cycle in time",
+                  *counted(lambda x: x.jack_client_xruns)]),
+            _row(["xruns jackd reports: jackd itself woke up late", *counted(lambda x: x.jack_server_xruns)]),
+            _row(["PortAudio output underflow flags (echo jackd's xruns)", *counted(lambda x: x.portaudio_underflows)]),
+            _row(["device losses / callback errors", *both(lambda x: f"{x.reconnects} / {x.callback_errors}")]),
+            _row(["renders (both decks) / errors", *both(lambda x: f"{x.renders} / {x.render_errors}")]),
+            _row(["render duration p50 / p99 / worst, ms", *both(renders)]),
+            _row(["time between callback starts p99 / worst, ms",
+                  *both(lambda x: "-" if x.callback_spacing_ms is None else
+                        f"{x.callback_spacing_ms.p99:.1f} / {x.callback_spacing_ms.worst:.0f}")]),
+            _row(["this process's CPU, % of one core", *both(lambda x: f"{x.process_cpu_percent:.0f}")]),
             _row(["every other process's CPU (jackd left out), % of one core",
-                  "-" if s.others_cpu_percent is None else f"{s.others_cpu_percent:.0f}"]),
+                  *both(lambda x: "-" if x.others_cpu_percent is None else f"{x.others_cpu_percent:.0f}")]),
             _row(["machine load average (1 min), start / end",
-                  f"{s.load_average_start:.2f} / {s.load_average_end:.2f}"]),
+                  *both(lambda x: f"{x.load_average_start:.2f} / {x.load_average_end:.2f}")]),
             ""]
 
 
@@ -358,13 +375,15 @@ def _gap_notes(report: BenchReport) -> list[str]:
                          f"fixed work (one block copied from the ring): the slow calls are calls interrupted part-way, "
                          f"the thread losing its core (or the interpreter lock) to another.")
         elif goal.name.startswith("underruns") and live is not None:
-            s = live.soak
+            s, still = live.soak, live.still
             spacing = s.callback_spacing_ms
-            notes.append(f"Underruns: the ring was empty {s.engine_underruns} times, ganloops missed "
+            moving_rate, still_rate = s.per_minute(s.dropouts), still.per_minute(still.dropouts)
+            notes.append(f"Underruns: {moving_rate:.1f} dropouts per minute with the knobs moving, "
+                         f"{still_rate:.1f} per minute with the same decks playing and nothing rendering (the "
+                         f"baseline, same run); the ring was empty {s.engine_underruns} times, ganloops missed "
                          f"{s.jack_client_xruns} JACK cycles and jackd itself woke up late {s.jack_server_xruns} "
                          f"times; the longest gap between two callbacks was {spacing.worst if spacing else 0:.0f} ms "
-                         f"(one block is {s.block_period_us / 1000:.2f} ms); the process used "
-                         f"{s.process_cpu_percent:.0f} % of one core.")
+                         f"(one block is {s.block_period_us / 1000:.2f} ms).")
     return notes
 
 
@@ -451,6 +470,8 @@ def bench_parser() -> argparse.ArgumentParser:
                    help="model bundle folder (default: the bundled default model)")
     p.add_argument("--soak-seconds", type=float, default=600.0, metavar="N",
                    help="length of the soak with two decks and knob moves at 50 Hz (default 600)")
+    p.add_argument("--still-seconds", type=float, default=60.0, metavar="N",
+                   help="length of the baseline before the soak: both decks playing, nothing moving (default 60)")
     p.add_argument("--moves", type=int, default=200, metavar="N", help="knob moves timed for latency (default 200)")
     p.add_argument("--rounds", type=int, default=30, metavar="N",
                    help="interleaved timing rounds for the render speed (default 30)")
@@ -477,6 +498,8 @@ def run_bench(argv: list[str]) -> BenchReport:
     args = bench_parser().parse_args(argv)
     if args.soak_seconds <= 0:
         raise _fail(f"--soak-seconds {args.soak_seconds:g}: must be positive")
+    if args.still_seconds <= 0:
+        raise _fail(f"--still-seconds {args.still_seconds:g}: must be positive")
     if not 1 <= args.moves <= 100000:
         raise _fail(f"--moves {args.moves}: must be between 1 and 100000")
     if args.rounds < 1:
@@ -499,10 +522,11 @@ def run_bench(argv: list[str]) -> BenchReport:
     live: LiveFigures | None = None
     live_skipped: str | None = None
     progress(f"{args.bundle} on {bundle.provider}; live figures first ({args.moves} moves, "
-             f"{args.soak_seconds:g} s soak), then render speed ({args.rounds} rounds)")
+             f"{args.still_seconds:g} s still, {args.soak_seconds:g} s soak), then render speed ({args.rounds} rounds)")
     try:
         live = run_live(Path(args.bundle), args.provider, args.moves, args.soak_seconds,
-                        DEFAULT_SAMPLE_RATE_HZ, DEFAULT_BLOCK_FRAMES, progress=progress)
+                        still_seconds=args.still_seconds, sample_rate_hz=DEFAULT_SAMPLE_RATE_HZ,
+                        block_frames=DEFAULT_BLOCK_FRAMES, progress=progress)
     except (BenchError, AudioError) as e:
         live_skipped = str(e)
         progress(f"live figures not measured: {live_skipped}")

@@ -25,7 +25,9 @@ JACK's own buffer (PortAudio's reported output latency) comes after the callback
 reported beside the total, not added to it.
 
 Soak: both decks play; a sender thread moves a knob on each deck 50 times a second, so
-renders never stop and coalesce as they do under a performer's hand. Counted over the soak:
+renders never stop and coalesce as they do under a performer's hand. Before it, a "still"
+phase plays the same two decks with nothing moving (no renders): the baseline that tells
+the dropouts the renders cause from those the machine causes anyway. Counted over the soak:
 engine underruns (the callback found the ring short), the xruns jackd reports in its log
 (cycles ganloops did not finish in time, and cycles jackd itself woke up late), and
 PortAudio's underflow flags (which echo jackd's xruns). How busy the machine was: this
@@ -178,8 +180,9 @@ class LatencyFigures:
 
 @dataclass
 class SoakFigures:
-    """Two decks, knob moves at 50 Hz: underruns, callback and render durations, load."""
+    """Two decks playing, with knob moves at 50 Hz or still: underruns, callback and render durations, load."""
 
+    moving: bool  # knobs moved at SOAK_MOVE_HZ; False: the baseline, decks playing and nothing moving
     seconds: float
     decks: int
     moves_sent: int
@@ -202,8 +205,16 @@ class SoakFigures:
     load_average_start: float
     load_average_end: float
 
+    @property
+    def dropouts(self) -> int:
+        """Audible gaps: the ring empty, ganloops late for a cycle, jackd late (PortAudio's flags echo the last two)."""
+        return self.engine_underruns + self.jack_client_xruns + self.jack_server_xruns
+
+    def per_minute(self, count: int) -> float:
+        return count * 60.0 / max(self.seconds, 1e-9)
+
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
+        out: dict[str, Any] = {"dropouts": self.dropouts}
         for key, value in self.__dict__.items():
             out[key] = value.to_json() if isinstance(value, Summary) else value
         return out
@@ -221,12 +232,14 @@ class LiveFigures:
     block_frames: int
     provider: str
     latency: LatencyFigures
-    soak: SoakFigures
+    still: SoakFigures  # the baseline: both decks playing, no knob moving, so no renders
+    soak: SoakFigures  # knob moves at SOAK_MOVE_HZ on both decks
 
     def to_json(self) -> dict[str, Any]:
         return {"jack_server": self.jack_server, "jack_pid": self.jack_pid, "jackd_version": self.jackd_version,
                 "device": self.device, "sample_rate_hz": self.sample_rate_hz, "block_frames": self.block_frames,
-                "provider": self.provider, "latency": self.latency.to_json(), "soak": self.soak.to_json()}
+                "provider": self.provider, "latency": self.latency.to_json(), "still": self.still.to_json(),
+                "soak": self.soak.to_json()}
 
 
 # ---------------------------------------------------------------------------------------
@@ -376,7 +389,7 @@ def _soak_sender(port: int, decks: int, stop: threading.Event, sent: list[int]) 
 
 
 def _soak_phase(engine: Engine, output: Any, jack: DummyJack, clock: FrameClock, port: int, seconds: float,
-                progress: Progress) -> SoakFigures:
+                progress: Progress, moving: bool = True) -> SoakFigures:
     config = engine.config
     stats = engine.stats
     underruns0, callbacks0 = stats.underruns, stats.callbacks
@@ -417,7 +430,8 @@ def _soak_phase(engine: Engine, output: Any, jack: DummyJack, clock: FrameClock,
     sent = [0]
     sender = threading.Thread(target=_soak_sender, args=(port, config.decks, stop, sent), name="bench-soak-sender",
                               daemon=True)
-    sender.start()
+    if moving:
+        sender.start()
     next_report = wall0 + 60.0
     try:
         while True:
@@ -429,12 +443,13 @@ def _soak_phase(engine: Engine, output: Any, jack: DummyJack, clock: FrameClock,
             if time.monotonic() >= next_report:
                 next_report += 60.0
                 client, server = jack.xruns()
-                progress(f"soak: {time.monotonic() - wall0:.0f}/{seconds:g} s, underruns "
+                progress(f"{'soak' if moving else 'still'}: {time.monotonic() - wall0:.0f}/{seconds:g} s, underruns "
                          f"{engine.stats.underruns - underruns0}, jackd xruns {client - xruns0[0]} (ganloops late) + "
                          f"{server - xruns0[1]} (jackd late)")
     finally:
         stop.set()
-        sender.join(timeout=5)
+        if moving:
+            sender.join(timeout=5)
     collect()
     cpu1, wall1 = time.process_time(), time.monotonic()
     busy1, jack_cpu1 = machine_busy_seconds(), process_cpu_seconds(jack.pid)
@@ -444,7 +459,7 @@ def _soak_phase(engine: Engine, output: Any, jack: DummyJack, clock: FrameClock,
     audio1 = output.status()
     stats = engine.stats
     return SoakFigures(
-        seconds=wall1 - wall0, decks=config.decks, moves_sent=sent[0],
+        moving=moving, seconds=wall1 - wall0, decks=config.decks, moves_sent=sent[0],
         renders=sum(w.renders for w in engine.workers) - sum(renders0),
         render_errors=sum(w.render_errors for w in engine.workers) - errors0,
         render_ms=summarize(render_ms), callbacks=stats.callbacks - callbacks0, callback_us=summarize(callback_us),
@@ -469,17 +484,19 @@ def _wait_until_playing(engine: Engine, timeout_seconds: float) -> None:
                      f"({engine.stats.last_error or 'no error reported'})")
 
 
-def run_live(bundle: Path, provider: str, moves: int, soak_seconds: float, sample_rate_hz: int = 48000,
-             block_frames: int = 256, seed: int = 0, progress: Progress = lambda line: None) -> LiveFigures:
+def run_live(bundle: Path, provider: str, moves: int, soak_seconds: float, still_seconds: float = 60.0,
+             sample_rate_hz: int = 48000, block_frames: int = 256, seed: int = 0,
+             progress: Progress = lambda line: None) -> LiveFigures:
     """Start a private JACK server, play `bundle` on two decks through it, and measure (module doc)."""
     from instrument.audio import AudioOutput
     from instrument.osc import OscServer
 
-    if soak_seconds <= 0:
-        raise ValueError(f"soak_seconds: expected a positive number, got {soak_seconds}")
+    if soak_seconds <= 0 or still_seconds <= 0:
+        raise ValueError(f"soak_seconds, still_seconds: expected positive numbers, got {soak_seconds}, "
+                         f"{still_seconds}")
     rng = np.random.default_rng(seed)
     callbacks_per_second = sample_rate_hz / block_frames
-    capacity = int((soak_seconds + moves * 1.5 + 120.0) * callbacks_per_second) + 1024
+    capacity = int((soak_seconds + still_seconds + moves * 1.5 + 120.0) * callbacks_per_second) + 1024
     with DummyJack(sample_rate_hz, block_frames) as jack, jack.as_default_server(), \
             tempfile.TemporaryDirectory(prefix="ganloops-bench-") as scratch:
         progress(f"JACK dummy server '{jack.name}' at {sample_rate_hz} Hz, {block_frames} frames per period")
@@ -505,6 +522,8 @@ def run_live(bundle: Path, provider: str, moves: int, soak_seconds: float, sampl
             engine.record_journal(journal_path)
             records = _latency_phase(engine, osc.port, moves, rng, progress)
             engine.stop_journal()
+            progress(f"still: {still_seconds:g} s, 2 decks playing, no knob moves (the baseline)")
+            still = _soak_phase(engine, output, jack, clock, osc.port, still_seconds, progress, moving=False)
             progress(f"soak: {soak_seconds:g} s, 2 decks, knob moves at {SOAK_MOVE_HZ:g} Hz per deck")
             soak = _soak_phase(engine, output, jack, clock, osc.port, soak_seconds, progress)
             device = output.device.label()
@@ -520,4 +539,4 @@ def run_live(bundle: Path, provider: str, moves: int, soak_seconds: float, sampl
         provider_used = engine.stats.provider
         return LiveFigures(jack_server=jack.name, jack_pid=jack.pid, jackd_version=jack.version, device=device,
                            sample_rate_hz=sample_rate_hz, block_frames=block_frames, provider=provider_used,
-                           latency=latency, soak=soak)
+                           latency=latency, still=still, soak=soak)

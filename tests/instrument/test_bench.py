@@ -42,7 +42,8 @@ def test_short_bench_writes_every_figure(style_bundle: Path, tmp_path: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     require_jackd()
     out, js = tmp_path / "docs" / "benchmarks.md", tmp_path / "bench.json"
-    code = ganloops(["bench", str(style_bundle), "--moves", "20", "--soak-seconds", "3", "--rounds", "3",
+    code = ganloops(["bench", str(style_bundle), "--moves", "20", "--soak-seconds", "3", "--still-seconds", "2",
+                     "--rounds", "3",
                      "--out", str(out), "--json", str(js)])
     assert code == 0
     report = json.loads(js.read_text())
@@ -82,6 +83,11 @@ def test_short_bench_writes_every_figure(style_bundle: Path, tmp_path: Path,
     for counter in ("engine_underruns", "portaudio_underflows", "jack_client_xruns", "jack_server_xruns"):
         assert isinstance(soak[counter], int) and soak[counter] >= 0
     assert soak["process_cpu_percent"] > 0 and soak["others_cpu_percent"] >= 0
+    assert soak["dropouts"] == soak["engine_underruns"] + soak["jack_client_xruns"] + soak["jack_server_xruns"]
+    still = live["still"]  # the baseline: the same decks, nothing moving, so nothing renders
+    assert still["moving"] is False and soak["moving"] is True
+    assert still["seconds"] >= 2.0 and still["moves_sent"] == 0 and still["renders"] == 0
+    assert still["callbacks"] > 0
 
     # the machine, the goals, and the JACK server gone
     machine = report["machine"]
@@ -121,7 +127,8 @@ def test_without_bundle_or_default_model_one_line(tmp_path: Path, monkeypatch: p
 
 
 @pytest.mark.parametrize("argv, wrong", [(["--soak-seconds", "0"], "--soak-seconds"), (["--moves", "0"], "--moves"),
-                                         (["--rounds", "0"], "--rounds")])
+                                         (["--rounds", "0"], "--rounds"),
+                                         (["--still-seconds", "-1"], "--still-seconds")])
 def test_invalid_options_name_the_option(argv: list[str], wrong: str) -> None:
     with pytest.raises(SystemExit) as e:
         bench.run_bench(["some-bundle", *argv])
