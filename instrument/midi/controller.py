@@ -36,7 +36,7 @@ from typing import Any, Callable, Sequence
 from instrument.midi.clock import ClockFollower, ClockSender, ClockSettings
 from instrument.midi.dispatch import MidiDispatcher
 from instrument.midi.learn import LearnError, MidiLearn
-from instrument.midi.mapping import MidiMapping, active_mapping
+from instrument.midi.mapping import MappingError, MidiMapping, active_mapping
 from instrument.midi.ports import (
     JACK_BRIDGE_PREFIXES,
     Backend,
@@ -78,8 +78,13 @@ class MidiController:
                  clock_settings: ClockSettings | None = None,
                  poll_seconds: float = POLL_SECONDS, scan_seconds: float = SCAN_SECONDS,
                  clock: Callable[[], float] = time.monotonic) -> None:
+        self.mapping_error: MappingError | None = None
         if mapping is None:
-            mapping, default_learn_path = active_mapping(mapping_path)
+            try:
+                mapping, default_learn_path = active_mapping(mapping_path)
+            except MappingError as e:  # raised by start(): play reports it and plays on without MIDI
+                self.mapping_error = e
+                mapping, default_learn_path = MidiMapping(), None
         else:
             default_learn_path = Path(mapping_path) if mapping_path is not None else None
         self.engine = engine
@@ -87,6 +92,9 @@ class MidiController:
         self.input_patterns = tuple(inputs) if inputs is not None else mapping.ports
         self.clock_out_pattern = clock_out if clock_out is not None else mapping.clock_send_to
         self.backends: list[Backend] = list(backends) if backends is not None else default_backends()
+        for backend in self.backends:
+            if hasattr(backend, "want_outputs"):  # list outputs only when clock out needs them
+                backend.want_outputs = bool(self.clock_out_pattern)
         self.stats = MidiStats()
         self._clock = clock
         self._poll_seconds = poll_seconds
@@ -123,7 +131,12 @@ class MidiController:
         return self.dispatcher.mapping
 
     def attach(self) -> None:
-        """Listen to the engine and open the inputs there are now (``start`` does this, then the threads)."""
+        """Listen to the engine and open the inputs there are now (``start`` does this, then the threads).
+
+        A mapping file that could not be read is raised here (``MappingError``, one line).
+        """
+        if self.mapping_error is not None:
+            raise self.mapping_error
         self.engine.add_listener(self.dispatcher.on_engine_change)
         self.dispatcher.sync_from_engine()
         self._check_decks()
@@ -137,9 +150,9 @@ class MidiController:
         """Open the inputs there are now, then keep polling and scanning on threads."""
         if self._running:
             return
+        self.attach()
         self._running = True
         self._stop.clear()
-        self.attach()
         self._threads = [threading.Thread(target=self._poll_loop, name="ganloops-midi", daemon=True),
                          threading.Thread(target=self._scan_loop, name="ganloops-midi-ports", daemon=True)]
         for thread in self._threads:

@@ -6,7 +6,8 @@ A backend lists input and output ports by name and opens them. Two real ones exi
   can be opened. On Linux that needs ``/dev/snd/seq``; without it (a container) the
   backend reports itself unavailable without asking ALSA, which would print an error on
   stderr at every port scan;
-- JACK MIDI, while a JACK server runs. Whether one runs is asked of its socket
+- JACK MIDI, while a JACK server runs, through a helper process
+  (``instrument.midi.jack_bridge`` explains why). Whether a server runs is asked of its socket
   (``/dev/shm/jack_<server>_<uid>_0``, JACK2) with a plain connect, which neither libjack
   nor the server logs; a JACK client opened to ask would print three lines on stderr every
   second while no server runs. Where no socket is found (PipeWire's JACK, JACK1) libjack is
@@ -304,10 +305,11 @@ def _alsa_sequencer_present() -> bool:
 def default_backends() -> list[Backend]:
     """The platform's MIDI system, and JACK MIDI on Linux."""
     if sys.platform.startswith("linux"):
-        watch = JackWatch()
+        from instrument.midi.jack_bridge import JackBridgeBackend  # JACK MIDI lives in a helper process
+
         return [RtmidiBackend("ALSA", "API_LINUX_ALSA", _alsa_sequencer_present,
                               "no ALSA sequencer (/dev/snd/seq; the snd-seq module is not loaded)"),
-                RtmidiBackend("JACK", "API_UNIX_JACK", watch.running, "no JACK server running")]
+                JackBridgeBackend()]
     if sys.platform == "darwin":
         return [RtmidiBackend("CoreMIDI", "API_MACOSX_CORE", lambda: True, "")]
     if sys.platform.startswith("win"):

@@ -19,6 +19,9 @@ would, and tick counts are checked with a margin.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -31,6 +34,7 @@ from instrument.engine import Engine, EngineConfig
 from instrument.midi import MidiController, default_mapping, parse_mapping_text
 from tests.instrument.jack import JackServer, require_jackd, require_tool, wait_for
 
+ROOT = Path(__file__).resolve().parents[2]
 RATE_HZ = 48000
 BLOCK_FRAMES = 256
 TEMPO_TOLERANCE_BPM = 0.5
@@ -54,6 +58,15 @@ def engine() -> Iterator[Engine]:
     e = Engine(EngineConfig(sample_rate_hz=RATE_HZ, block_frames=BLOCK_FRAMES, decks=2, tempo_bpm=120.0))
     yield e
     e.stop()
+
+
+@pytest.fixture(scope="module")
+def tiny_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A stereo style_wavegan bundle (made as tests/instrument/conftest.py does; needs torch)."""
+    pytest.importorskip("torch", reason="making a test bundle needs the training extra")
+    from tests.instrument.conftest import _export_tiny
+
+    return _export_tiny(tmp_path_factory.mktemp("midi_bundle"), "style_wavegan", channels=2)
 
 
 class AudioClock:
@@ -178,3 +191,54 @@ def test_clock_out_reaches_a_jack_midi_input_in_step_with_the_transport(
     assert tick_rate == pytest.approx(transport_rate, rel=0.03)
     if engine.stats.underruns == 0:  # the transport kept time: so did the clock
         assert 60.0 * tick_rate == pytest.approx(125.0, abs=2.0)
+
+
+def test_ganloops_play_hears_a_jack_midi_controller(jack: JackServer, tiny_bundle: Path, tmp_path: Path) -> None:
+    """The whole command: play's controller hook starts MIDI with the default mapping."""
+    out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="gltest-ctl")
+    out.open_virtual_port("out")
+    env = jack.env()
+    env["GANLOOPS_HOME"] = str(tmp_path)  # no user mapping: the default one
+    proc = subprocess.Popen([sys.executable, "-m", "instrument.cli", "play", str(tiny_bundle), "--control-stdin",
+                             "--no-osc"], cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, bufsize=1)
+    lines: list[str] = []
+    stamped: list[tuple[float, str]] = []
+
+    def read_stderr() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            stamped.append((time.monotonic(), line))
+            lines.append(line)
+
+    threading.Thread(target=read_stderr, daemon=True).start()
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        assert wait_for(lambda: any("MIDI: listening to gltest-ctl:out (JACK)" in line for line in lines), 30.0), \
+            "".join(lines)
+        # JACK MIDI runs in a helper process: opening its clients must not hold up the audio
+        # client (in-process, rtmidi held the interpreter lock for the server's whole client
+        # timeout, 5 s per client with this server, and MIDI came up 20 s after the sound)
+        sound = next(t for t, line in stamped if line.startswith("ganloops: "))
+        heard = next(t for t, line in stamped if "MIDI: listening to gltest-ctl:out" in line)
+        assert heard - sound < 4.0, "".join(lines)
+
+        def knob() -> float:
+            proc.stdin.write("state\n")
+            proc.stdin.flush()
+            return float(json.loads(proc.stdout.readline())["decks"][0]["knobs"][0])
+
+        def moved() -> bool:
+            out.send_message([0xB0, 16, 64])
+            out.send_message([0xB0, 16, 127])
+            return wait_for(lambda: knob() == 1.0, 1.0, interval_seconds=0.2)
+
+        assert any(moved() for _ in range(5)), "".join(lines)
+        proc.stdin.write("quit\n")
+        proc.stdin.flush()
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        out.delete()

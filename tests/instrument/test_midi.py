@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from instrument.engine import Engine, EngineConfig
 from instrument.midi import MemoryBackend, MidiController, create_controller
-from instrument.midi.clock import ClockFollower, ClockSender, ClockSettings
+from instrument.midi.clock import ClockFollower, ClockSender
 from instrument.midi.dispatch import MidiDispatcher, relative_delta
 from instrument.midi.learn import LearnError
 from instrument.midi.mapping import (
@@ -1078,6 +1078,17 @@ def test_create_controller_runs_threads_and_stops_cleanly(engine: Engine, tmp_pa
     finally:
         controller.stop()
     assert controller.inputs == [] and port.closed
+    assert controller.dispatcher.on_engine_change not in engine._listeners
+
+
+def test_a_broken_mapping_file_stops_midi_at_start_in_one_line(engine: Engine, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GANLOOPS_HOME", str(tmp_path))
+    (tmp_path / "midi.toml").write_text("[[cc]]\ncontrol = 300\naddress = \"/ganloops/crossfade\"\n")
+    controller = create_controller(engine, backends=[MemoryBackend()])  # play builds it, then starts it
+    with pytest.raises(MappingError, match=r"midi\.toml: cc\[1\]\.control: expected an integer 0\.\.127, got 300$"):
+        controller.start()
+    controller.stop()
     assert controller.dispatcher.on_engine_change not in engine._listeners
 
 
