@@ -227,7 +227,8 @@ class JackBridge:
         self._replies: dict[int, tuple[threading.Event, list[Any]]] = {}
         self._replies_lock = threading.Lock()
         self._inputs: dict[int, _BridgeInput] = {}
-        self._ids = itertools.count(1)
+        self._request_ids = itertools.count(1)
+        self._port_ids = itertools.count(1)
         self._reader: threading.Thread | None = None
 
     @property
@@ -324,7 +325,7 @@ class JackBridge:
             self._send_line([0, verb, *args])
 
     def request(self, verb: str, *args: Any, timeout: float = REQUEST_TIMEOUT_SECONDS) -> Any:
-        rid = next(self._ids)
+        rid = next(self._request_ids)
         event = threading.Event()
         box: list[Any] = []
         with self._replies_lock:
@@ -341,7 +342,7 @@ class JackBridge:
         return payload
 
     def open_input(self, name: str) -> _BridgeInput:
-        port = _BridgeInput(self, next(self._ids), name)
+        port = _BridgeInput(self, next(self._port_ids), name)
         self._inputs[port.port_id] = port  # before the request: the first messages may come at once
         try:
             self.request("open_in", port.port_id, name)
@@ -351,7 +352,7 @@ class JackBridge:
         return port
 
     def open_output(self, name: str) -> _BridgeOutput:
-        port_id = next(self._ids)
+        port_id = next(self._port_ids)
         self.request("open_out", port_id, name)
         return _BridgeOutput(self, port_id, name)
 

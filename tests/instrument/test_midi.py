@@ -14,6 +14,7 @@ import os
 import random
 import socket
 import statistics
+import sys
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -39,6 +40,7 @@ from instrument.midi.mapping import (
     parse_mapping_text,
     user_mapping_path,
 )
+from instrument.midi.jack_bridge import BridgeError, JackBridge, JackBridgeBackend
 from instrument.midi.ports import JackWatch, jack_socket_state, name_matches
 from instrument.midi.targets import RANDOM_SEED_MAX
 from instrument.midi.wire import ERROR_KINDS, MidiTokenizer
@@ -1053,6 +1055,89 @@ def test_jack_is_asked_through_its_socket(tmp_path: Path) -> None:
     probes: list[int] = []
     watch = JackWatch(socket_state=lambda: None, probe=lambda: probes.append(1) or True)
     assert watch.running() and watch.running() and probes == [1]  # libjack is asked once
+
+
+# A stand-in for the JACK MIDI helper: speaks its protocol, with one input that sends a CC
+# as soon as it is opened, and an output that echoes what it is sent back as MIDI of input 1.
+FAKE_HELPER = r"""
+import json, sys
+out = sys.stdout
+for line in sys.stdin:
+    rid, verb, *args = json.loads(line)
+    if verb == "quit":
+        break
+    if verb == "list":
+        out.write(json.dumps(["r", rid, True, {"inputs": ["ctl:out", "crashy:out"], "outputs": ["synth:in"]}]) + "\n")
+    elif verb == "open_in" and args[1] == "crashy:out":
+        out.write(json.dumps(["r", rid, True, None]) + "\n")
+        out.write(json.dumps(["gone", args[0], "device error"]) + "\n")
+    elif verb == "open_in":
+        out.write(json.dumps(["r", rid, True, None]) + "\n")
+        out.write(f"m {args[0]} 0.0 b0107f\n")
+    elif verb == "open_out":
+        out.write(json.dumps(["r", rid, args[1] == "synth:in", None if args[1] == "synth:in" else "no such port"]) + "\n")
+    elif verb == "send":
+        out.write(f"m 1 0.5 {args[1]}\n")
+    elif verb == "die":
+        sys.exit(3)
+    out.flush()
+"""
+
+
+def fake_bridge_backend() -> JackBridgeBackend:
+    return JackBridgeBackend(watch=JackWatch(socket_state=lambda: True),
+                             bridge=JackBridge(command=[sys.executable, "-c", FAKE_HELPER]))
+
+
+def test_the_jack_helper_protocol_carries_ports_and_midi(engine: Engine, tmp_path: Path) -> None:
+    from tests.instrument.jack import wait_for
+
+    backend = fake_bridge_backend()
+    controller = MidiController(engine, mapping_of(ONE_KNOB), backends=[backend], learn_path=tmp_path / "m.toml")
+    try:
+        controller.attach()
+        assert sorted(controller.inputs) == ["JACK crashy:out", "JACK ctl:out"]
+        # the CC arrives; crashy:out is reported gone by the helper and closed at its next read
+        assert wait_for(lambda: (controller.poll_once() or True) and rig_knob(engine) == 1.0
+                        and controller.inputs == ["JACK ctl:out"], 10.0)
+        assert controller.stats["port_errors"] == 1
+        out = backend.open_output("synth:in")
+        out.send([0xB0, 16, 0])  # echoed by the stand-in as input 1's MIDI
+        assert wait_for(lambda: (controller.poll_once() or True) and rig_knob(engine) == -1.0, 10.0)
+        with pytest.raises(BridgeError, match="no such port"):
+            backend.open_output("nowhere")
+    finally:
+        controller.detach()
+    assert not backend.bridge.running
+
+
+def rig_knob(engine: Engine) -> float:
+    return engine.state()["decks"][0]["knobs"][0]
+
+
+def test_a_dead_jack_helper_fails_its_ports_and_is_restarted(engine: Engine, tmp_path: Path) -> None:
+    backend = fake_bridge_backend()
+    controller = MidiController(engine, mapping_of(ONE_KNOB), backends=[backend], learn_path=tmp_path / "m.toml")
+    try:
+        controller.attach()
+        first = backend.bridge._proc
+        backend.bridge.post("die")
+        assert first is not None and first.wait(timeout=10) == 3
+        with pytest.raises(BridgeError):
+            backend.bridge.request("list", False, timeout=10)
+        controller.poll_once()  # the input's read fails: it is closed
+        assert controller.inputs == []
+        controller.scan_once()  # and the next scan starts a new helper and opens it again
+        assert "JACK ctl:out" in controller.inputs and backend.bridge._proc is not first
+    finally:
+        controller.detach()
+
+
+def test_without_a_jack_server_the_helper_is_not_started() -> None:
+    backend = JackBridgeBackend(watch=JackWatch(socket_state=lambda: False),
+                                bridge=JackBridge(command=[sys.executable, "-c", FAKE_HELPER]))
+    assert not backend.available() and backend.describe() == "no JACK server running"
+    assert not backend.bridge.running
 
 
 # ---------------------------------------------------------------------------------------
