@@ -283,7 +283,7 @@ class MidiDispatcher:
             for state in self._by_address.get(address, ()):
                 if state.pickup is not None:
                     state.pickup.release()
-            if not getattr(self._local, "triggering", False):
+            if not getattr(self._local, "receiving", False):  # not MIDI's own doing (a button, the clock)
                 self.last_external_address = address
 
     # -- input -------------------------------------------------------------------------------
@@ -294,10 +294,13 @@ class MidiDispatcher:
 
     def receive(self, source: str, data: Sequence[int] | bytes, t_seconds: float) -> None:
         """Bytes from input `source`, received at `t_seconds` (monotonic). Never raises."""
+        self._local.receiving = True
         try:
             self._receive(source, data, t_seconds)
         except Exception:
             self._internal_error(f"input {source!r}")
+        finally:
+            self._local.receiving = False
 
     def _receive(self, source: str, data: Sequence[int] | bytes, t_seconds: float) -> None:
         if len(data) > MAX_BYTES_PER_RECEIVE:
@@ -494,11 +497,7 @@ class MidiDispatcher:
     def _run(self, target: Target, args: tuple[Any, ...]) -> None:
         """A button's change: after what is queued (the order of the performance is kept)."""
         self.flush()
-        self._local.triggering = True
-        try:
-            self._execute(target, args)
-        finally:
-            self._local.triggering = False
+        self._execute(target, args)
 
     # -- to the engine -----------------------------------------------------------------------------
 
@@ -508,12 +507,17 @@ class MidiDispatcher:
             return 0
         pending, self._pending = self._pending, {}
         applied = 0
-        for address, (target, args) in pending.items():
-            self._local.applying = address
-            try:
-                applied += self._execute(target, args)
-            finally:
-                self._local.applying = None
+        receiving = getattr(self._local, "receiving", False)
+        self._local.receiving = True
+        try:
+            for address, (target, args) in pending.items():
+                self._local.applying = address
+                try:
+                    applied += self._execute(target, args)
+                finally:
+                    self._local.applying = None
+        finally:
+            self._local.receiving = receiving
         return applied
 
     def _execute(self, target: Target, args: tuple[Any, ...]) -> int:

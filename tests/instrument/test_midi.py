@@ -635,9 +635,18 @@ def test_changes_from_elsewhere_rearm_pickup(engine: Engine, tmp_path: Path) -> 
 
 def test_pickup_is_off_for_encoders_and_when_asked(engine: Engine, tmp_path: Path) -> None:
     engine.set_knob(1, 1, 0.5)
-    rig = rig_for(engine, tmp_path, ONE_KNOB)
-    rig.cc(16, 0)
+    engine.set_knob(1, 2, 0.5)
+    rig = rig_for(engine, tmp_path, ONE_KNOB + """
+[[cc]]
+control = 17
+address = "/ganloops/deck/1/knob/2"
+mode = "relative_twos_complement"
+""")
+    rig.cc(16, 0)  # pickup = false: applies at once, far from the value
     assert rig.deck()["knobs"][0] == -1.0
+    rig.cc(17, 1)  # an encoder starts from the value, so it never needs to catch it
+    assert rig.deck()["knobs"][1] == pytest.approx(0.5 + 2.0 / 128)
+    assert rig.stats["pickup_held"] == 0
 
 
 # ---------------------------------------------------------------------------------------
@@ -724,6 +733,28 @@ value = "/ganloops/deck/2/gain"
     assert rig.controller.learner.armed_address == "/ganloops/deck/2/gain"
     rig.cc(7, 100)
     assert CcBinding(7, "/ganloops/deck/2/gain", channel=1) in rig.controller.mapping.cc
+
+
+def test_learn_last_ignores_what_midi_itself_changed(engine: Engine, tmp_path: Path) -> None:
+    rig = rig_for(engine, tmp_path, ONE_KNOB + """
+[[note]]
+note = 48
+address = "/ganloops/learn"
+
+[[note]]
+note = 50
+address = "/ganloops/deck/2/mute"
+action = "toggle"
+""")
+    engine.set_gain(2, 0.5)  # from OSC
+    rig.cc(16, 100)
+    rig.note(50)
+    for _ in range(30):  # a clock: its tempo change is MIDI's doing too
+        rig.time += 0.02
+        rig.send([0xF8], delta=0.02)
+    assert engine.state()["tempo_bpm"] == pytest.approx(125.0)
+    rig.note(48)
+    assert rig.controller.learner.armed_address == "/ganloops/deck/2/gain"
 
 
 def test_learn_times_out(engine: Engine, tmp_path: Path) -> None:
@@ -875,6 +906,7 @@ def test_a_second_clock_is_ignored_and_clock_port_filters(engine: Engine, tmp_pa
 def test_clock_follow_can_be_switched_off(engine: Engine, tmp_path: Path) -> None:
     rig = rig_for(engine, tmp_path, "[clock]\nfollow = false")
     for _ in range(100):
+        rig.time += 0.02
         rig.send([0xF8], delta=0.02)
     assert rig.controller.dispatcher.clock is None and engine.state()["tempo_bpm"] is None
 
