@@ -9,9 +9,10 @@
     engine listener:           every accepted change ──► the dispatcher's mirror / pickup
 
 Nothing here runs on the audio thread or makes it wait: the engine's setters return at
-once, and ports are opened and closed on the scan thread, never under the poll's feet
-(the poll holds the port list's lock for one pass; the scan swaps the list under it and
-closes what it removed afterwards).
+once, ports are opened and closed on the scan thread, never under the poll's feet (the
+poll holds the port list's lock for one pass; the scan swaps the list under it and closes
+what it removed afterwards), and JACK MIDI clients live in a helper process
+(``instrument.midi.jack_bridge`` says why).
 
 Which inputs: every input, or those named (``inputs``, or ``[input] ports`` in the
 mapping: every word of a name must appear in the port's name, case-insensitively). Never
