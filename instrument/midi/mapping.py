@@ -454,8 +454,12 @@ def load_mapping(path: str | Path) -> MidiMapping:
 
 
 def default_mapping_text() -> str:
-    """The commented default mapping shipped with the package."""
-    return resources.files("instrument.midi").joinpath(DEFAULT_MAPPING_RESOURCE).read_text(encoding="utf-8")
+    """The commented default mapping shipped with the package (MappingError if the install lacks it)."""
+    try:
+        return resources.files("instrument.midi").joinpath(DEFAULT_MAPPING_RESOURCE).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise MappingError(f"instrument/midi/{DEFAULT_MAPPING_RESOURCE}: missing from this install, so there is "
+                           f"no default MIDI mapping ({' '.join(str(e).split())}); give a mapping file") from None
 
 
 def default_mapping() -> MidiMapping:

@@ -1209,6 +1209,17 @@ def test_a_broken_mapping_file_stops_midi_at_start_in_one_line(engine: Engine, t
     assert controller.dispatcher.on_engine_change not in engine._listeners
 
 
+def test_an_install_without_the_default_mapping_plays_on_without_midi(engine: Engine, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import instrument.midi.mapping as mapping_module
+
+    monkeypatch.setenv("GANLOOPS_HOME", str(tmp_path))
+    monkeypatch.setattr(mapping_module, "DEFAULT_MAPPING_RESOURCE", "not-shipped.toml")
+    controller = create_controller(engine, backends=[MemoryBackend()])
+    with pytest.raises(MappingError, match=r"not-shipped\.toml: missing from this install"):
+        controller.start()
+
+
 # ---------------------------------------------------------------------------------------
 # Garbage
 # ---------------------------------------------------------------------------------------
