@@ -29,10 +29,13 @@ tempo change while a clock is followed is overridden at the next beat if the clo
 tempo differs.
 
 Start (``FA``) puts the song position at 0, Continue (``FB``) resumes at the position a
-Song Position Pointer (``F2``) gave, Stop (``FC``) stops; while running each tick moves
-the position on by 1/24 beat. ``on_start(beats)`` and ``on_stop()`` tell the instrument.
-Only the followed input's start/stop count; a clock that times out while running counts
-as stopped.
+Song Position Pointer (``F2``) gave, Stop (``FC``) stops. The first tick after Start or
+Continue is at that position (MIDI 1.0: Start is followed by the downbeat's tick), and each
+tick after it moves on by 1/24 beat. ``on_start(beats)`` and ``on_stop()`` tell the
+instrument; ``position_at(t)`` is the song position at any moment, read off the fitted
+line (so without the ticks' jitter), for lining bars up. Only the followed input's
+messages count. A clock that goes quiet is *lost* (``on_lost()``), not stopped: a pulled
+cable must not stop the music.
 
 Clock out
 ---------
@@ -91,6 +94,7 @@ class ClockFollower:
     def __init__(self, apply_tempo: Callable[[float], None], current_tempo: Callable[[], float | None],
                  may_set_tempo: Callable[[], bool] = lambda: True,
                  on_start: Callable[[float], None] | None = None, on_stop: Callable[[], None] | None = None,
+                 on_lost: Callable[[], None] | None = None, on_tick: Callable[[float], None] | None = None,
                  settings: ClockSettings | None = None) -> None:
         self.settings = settings or ClockSettings()
         self._apply_tempo = apply_tempo
@@ -98,6 +102,9 @@ class ClockFollower:
         self._may_set_tempo = may_set_tempo
         self._on_start = on_start
         self._on_stop = on_stop
+        self._on_lost = on_lost
+        self._on_tick = on_tick
+        self._hold_next_tick = False  # the tick after Start/Continue is at the position itself
         self._points: Deque[tuple[int, float]] = collections.deque(maxlen=self.settings.window_ticks)
         self._index = 0
         self._fit_period: float | None = None  # seconds per tick
@@ -136,17 +143,16 @@ class ClockFollower:
         """Let go of a source that went quiet (call regularly, e.g. every poll).
 
         After ``timeout_seconds`` without a message from it, the fit is dropped (the tempo
-        stays where it is), another input may take over, and a running clock counts as stopped.
+        stays where it is), another input may take over, and ``on_lost()`` is called.
         """
         if self.source is None or now_seconds - self._last_seen_seconds <= self.settings.timeout_seconds:
             return
         self._reset_fit()
         self.last_tick_seconds = None
         self.source = None
-        if self.running:
-            self.running = False
-            if self._on_stop is not None:
-                self._on_stop()
+        self.running = False
+        if self._on_lost is not None:
+            self._on_lost()
 
     # -- messages --------------------------------------------------------------------------
 
@@ -159,7 +165,10 @@ class ClockFollower:
             self._reset_fit()  # a gap: what came before says nothing about the tempo now
         self.last_tick_seconds = t_seconds
         if self.running:
-            self.beats += 1.0 / TICKS_PER_BEAT
+            if self._hold_next_tick:
+                self._hold_next_tick = False
+            else:
+                self.beats += 1.0 / TICKS_PER_BEAT
         self._index += 1
         self._since_update += 1
         period = self._fit_period
@@ -177,6 +186,8 @@ class ClockFollower:
         self._points.append((self._index, t_seconds))
         self._refit()
         self._maybe_apply()
+        if self._on_tick is not None:
+            self._on_tick(t_seconds)
         return True
 
     def start(self, t_seconds: float, source: str = "") -> bool:
@@ -214,8 +225,18 @@ class ClockFollower:
 
     def _go(self) -> None:
         self.running = True
+        self._hold_next_tick = True
         if self._on_start is not None:
             self._on_start(self.beats)
+
+    def position_at(self, t_seconds: float) -> float | None:
+        """The song position in beats at `t_seconds`, from the fitted line; None while stopped,
+        before the first tick after Start, or before there is a fit."""
+        period = self._fit_period
+        if not self.running or self._hold_next_tick or period is None or len(self._points) < 3:
+            return None
+        last_tick_on_line = self._fit_intercept + period * self._index
+        return self.beats + (t_seconds - last_tick_on_line) / (TICKS_PER_BEAT * period)
 
     # -- the fit -----------------------------------------------------------------------------
 

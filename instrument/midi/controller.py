@@ -20,9 +20,18 @@ this program's own ports. With the ALSA sequencer present and no names given, JA
 copies of ALSA ports (``a2j:...``, ``system:midi_capture_N``) are skipped, so a controller
 seen through both is not heard twice.
 
-Start and stop from a followed MIDI clock call ``engine.transport_start(beats)`` and
-``engine.transport_stop()`` when the engine has them; this engine does not yet (its
-transport always runs), so they are reported once in the log and tempo is followed.
+MIDI clock in and the other tempo sources: with a ``TempoArbiter``
+(``instrument.tempo_sources``, shared with Ableton Link), the clock proposes its tempo and
+its bar phase there (Link > MIDI clock > manual; the arbiter's phase lock puts the
+engine's bar 1 on the clock's Start), and releases it when the clock is lost. Without one,
+the clock sets the engine's tempo itself, when ``may_set_tempo()`` allows.
+
+Start and stop: ``engine.transport_start(beats)`` / ``engine.transport_stop()`` when the
+engine has them. This engine's transport always runs, so, as Link's start/stop sync does,
+a Stop mutes the decks that are playing and Start/Continue unmutes those same decks (a deck
+muted by hand stays muted); ``[clock] start_stop = false`` turns that off. When the clock
+is lost or MIDI stops, decks it muted are unmuted: the music never stays silent because a
+cable was pulled.
 """
 
 from __future__ import annotations
@@ -53,6 +62,8 @@ from instrument.osc import RateLimitedLog
 
 log = logging.getLogger("ganloops.midi")
 
+MIDI_CLOCK_SOURCE = "midi_clock"  # the MIDI clock's name in instrument.tempo_sources
+
 POLL_SECONDS = 0.002
 SCAN_SECONDS = 1.0
 MAX_MESSAGES_PER_POLL = 512  # per input and poll; more waits for the next poll (rtmidi queues 1024)
@@ -75,7 +86,7 @@ class MidiController:
                  mapping_path: str | Path | None = None, learn_path: str | Path | None = None,
                  inputs: Sequence[str] | None = None, clock_out: str | None = None,
                  backends: Sequence[Backend] | None = None, scenes: Any = None,
-                 may_set_tempo: Callable[[], bool] | None = None,
+                 may_set_tempo: Callable[[], bool] | None = None, tempo_arbiter: Any = None,
                  clock_settings: ClockSettings | None = None,
                  poll_seconds: float = POLL_SECONDS, scan_seconds: float = SCAN_SECONDS,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -101,11 +112,17 @@ class MidiController:
         self._poll_seconds = poll_seconds
         self._scan_seconds = scan_seconds
         self._log = RateLimitedLog(log)
-        self._told_transport = False
+        self.tempo_arbiter = tempo_arbiter
+        self._start_stop = mapping.clock_start_stop
+        self._muted_by_clock: list[int] = []
+        if may_set_tempo is None:
+            may_set_tempo = ((lambda: bool(tempo_arbiter.allows(MIDI_CLOCK_SOURCE)))
+                             if tempo_arbiter is not None else (lambda: True))
         follow = mapping.clock_follow and not self.clock_out_pattern  # never follow our own clock
         self.clock = ClockFollower(apply_tempo=self._apply_tempo, current_tempo=self._current_tempo,
-                                   may_set_tempo=may_set_tempo or (lambda: True),
+                                   may_set_tempo=may_set_tempo,
                                    on_start=self._transport_start, on_stop=self._transport_stop,
+                                   on_lost=self._clock_lost, on_tick=self._clock_tick,
                                    settings=clock_settings)
         self.dispatcher = MidiDispatcher(engine, mapping, stats=self.stats, scenes=scenes,
                                          clock=self.clock if follow else None, now=clock)
@@ -169,7 +186,8 @@ class MidiController:
         self.detach()
 
     def detach(self) -> None:
-        """Stop listening to the engine; close every port and the clock output."""
+        """Stop listening to the engine; close every port and the clock output; give back the tempo."""
+        self._clock_lost()
         remove = getattr(self.engine, "remove_listener", None)
         if callable(remove):
             remove(self.dispatcher.on_engine_change)
@@ -389,6 +407,11 @@ class MidiController:
     # -- clock in -> engine ------------------------------------------------------------------------
 
     def _apply_tempo(self, bpm: float) -> None:
+        arbiter = self.tempo_arbiter
+        if arbiter is not None:
+            now = self._clock()
+            arbiter.propose(MIDI_CLOCK_SOURCE, bpm, self.clock.position_at(now))
+            return
         try:
             self.engine.set_tempo(bpm)
         except ValueError as e:
@@ -398,25 +421,52 @@ class MidiController:
     def _current_tempo(self) -> float | None:
         return self.dispatcher.current("/ganloops/tempo")
 
+    def _clock_tick(self, t_seconds: float) -> None:
+        """Each tick of a running clock tells the arbiter's phase lock where the bar is."""
+        arbiter = self.tempo_arbiter
+        if arbiter is None:
+            return
+        now = self._clock()
+        position = self.clock.position_at(now)
+        if position is not None:
+            arbiter.align(MIDI_CLOCK_SOURCE, position)
+
+    def _clock_lost(self) -> None:
+        """The clock went quiet (or MIDI stops): the tempo goes back to the next source, decks play."""
+        if self.tempo_arbiter is not None:
+            self.tempo_arbiter.release(MIDI_CLOCK_SOURCE)
+        self._unmute_clock_mutes()
+
     def _transport_start(self, beats: float) -> None:
         start = getattr(self.engine, "transport_start", None)
         if callable(start):
             start(beats)
-        else:
-            self._tell_transport("start")
+        elif self._start_stop:
+            self._unmute_clock_mutes()
 
     def _transport_stop(self) -> None:
         stop = getattr(self.engine, "transport_stop", None)
         if callable(stop):
             stop()
-        else:
-            self._tell_transport("stop")
+        elif self._start_stop and not self._muted_by_clock:
+            state = self.engine.state()
+            self._muted_by_clock = [d for d, deck in enumerate(state["decks"], start=1) if not deck["mute"]]
+            for d in self._muted_by_clock:
+                self._set_mute(d, True)
+            log.info("MIDI clock: stop (deck%s %s muted until it starts again)",
+                     "s" if len(self._muted_by_clock) != 1 else "", ", ".join(map(str, self._muted_by_clock)))
 
-    def _tell_transport(self, what: str) -> None:
-        if not self._told_transport:
-            self._told_transport = True
-            log.info("MIDI clock: %s received; the engine's transport has no start/stop, so the loops "
-                     "keep playing (the tempo is followed)", what)
+    def _unmute_clock_mutes(self) -> None:
+        decks, self._muted_by_clock = self._muted_by_clock, []
+        for d in decks:
+            self._set_mute(d, False)
+
+    def _set_mute(self, deck: int, mute: bool) -> None:
+        try:
+            self.engine.set_mute(deck, mute)
+        except ValueError as e:
+            self.stats.reject("out_of_range")
+            self._log("out_of_range", f"MIDI clock: mute deck {deck}: {e}")
 
     # -- learn -------------------------------------------------------------------------------------
 
@@ -446,7 +496,8 @@ class MidiController:
         fit = self.clock.fit
         return {"inputs": self.inputs, "clock_out": self.clock_output, **self.stats.snapshot(),
                 "clock": {"source": self.clock.source, "bpm": None if fit is None else round(fit.bpm, 2),
-                          "running": self.clock.running, "following": self.dispatcher.clock is not None},
+                          "running": self.clock.running, "following": self.dispatcher.clock is not None,
+                          "muted_decks": list(self._muted_by_clock)},
                 "learn": self.learner.armed_address}
 
 

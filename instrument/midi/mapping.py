@@ -8,7 +8,8 @@ The reference is docs/midi.md; the commented default (a generic controller with 
     pickup_tolerance = 0.03    # soft takeover: a knob takes over within 3 % of its range
 
     [clock]
-    follow = true              # follow MIDI clock in (tempo, start/stop)
+    follow = true              # follow MIDI clock in (tempo, and bar 1 at Start with a phase lock)
+    start_stop = true          # its Stop mutes the playing decks, Start/Continue unmutes them
     port = ""                  # only this input's clock ("" = the first that sends one)
     send_to = ""               # send MIDI clock to this output ("" = none)
 
@@ -131,6 +132,7 @@ class MidiMapping:
     ports: tuple[str, ...] = ()  # () = every input
     pickup_tolerance: float = DEFAULT_PICKUP_TOLERANCE
     clock_follow: bool = True
+    clock_start_stop: bool = True  # a followed clock's Stop mutes the playing decks, Start unmutes them
     clock_port: str = ""
     clock_send_to: str = ""
     source: str = field(default="<mapping>", compare=False)  # where it came from, for messages
@@ -412,9 +414,11 @@ def parse_mapping(document: Mapping[str, Any], source: str = "<mapping>") -> Mid
                                                             f"got {tolerance:g}")
             mapping = replace(mapping, pickup_tolerance=tolerance)
     if "clock" in doc:
-        table = _check_keys(where, "clock", doc["clock"], ("follow", "port", "send_to"))
+        table = _check_keys(where, "clock", doc["clock"], ("follow", "start_stop", "port", "send_to"))
         if "follow" in table:
             mapping = replace(mapping, clock_follow=_bool(where, "clock.follow", table["follow"]))
+        if "start_stop" in table:
+            mapping = replace(mapping, clock_start_stop=_bool(where, "clock.start_stop", table["start_stop"]))
         if "port" in table:
             mapping = replace(mapping, clock_port=_text(where, "clock.port", table["port"]))
         if "send_to" in table:
@@ -552,7 +556,8 @@ def mapping_to_toml(mapping: MidiMapping, header: str = "") -> str:
     lines += [f"format = {toml_value(MAPPING_FORMAT)}", f"format_version = {MAPPING_FORMAT_VERSION}", "",
               "[input]", f"ports = {toml_value(list(mapping.ports))}",
               f"pickup_tolerance = {toml_value(float(mapping.pickup_tolerance))}", "",
-              "[clock]", f"follow = {toml_value(mapping.clock_follow)}", f"port = {toml_value(mapping.clock_port)}",
+              "[clock]", f"follow = {toml_value(mapping.clock_follow)}",
+              f"start_stop = {toml_value(mapping.clock_start_stop)}", f"port = {toml_value(mapping.clock_port)}",
               f"send_to = {toml_value(mapping.clock_send_to)}"]
     for binding in mapping.cc:
         defaults = CcBinding(control=binding.control, address=binding.address)

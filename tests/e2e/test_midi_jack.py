@@ -124,8 +124,9 @@ def test_a_jack_midi_controller_moves_a_knob_and_its_clock_sets_the_tempo(
         assert wait_for(lambda: abs(engine.state()["tempo_bpm"] - 130.0) <= TEMPO_TOLERANCE_BPM, 2.0), \
             controller.status()
         assert controller.clock.running and controller.clock.source == "JACK gltest-ctl:out"
-        out.send_message([0xFC])
+        out.send_message([0xFC])  # Stop: the decks that play are muted until the next Start
         assert wait_for(lambda: not controller.clock.running, 5.0)
+        assert [deck["mute"] for deck in engine.state()["decks"]] == [True, True]
         status = controller.status()
         assert status["rejected"] == 0 and 0.9 * 12 * 24 <= status["clock_ticks"] <= 12 * 24
 

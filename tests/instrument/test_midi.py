@@ -144,7 +144,7 @@ def test_a_mapping_round_trips_through_toml() -> None:
                NoteBinding(38, "/ganloops/learn")),
         programs=(ProgramBinding("/ganloops/deck/1/model", program=3, value="bundles/täst"),
                   ProgramBinding("/ganloops/scene/recall", channel=16, values=("a", "b"))),
-        ports=("nanoKONTROL2", "Launch Control"), pickup_tolerance=0.05, clock_follow=False,
+        ports=("nanoKONTROL2", "Launch Control"), pickup_tolerance=0.05, clock_follow=False, clock_start_stop=False,
         clock_port="MPC", clock_send_to="TR-8")
     text = mapping_to_toml(m, "a header\nof two lines")
     assert text.startswith("# a header\n# of two lines\n")
@@ -843,18 +843,22 @@ def test_clock_survives_late_ticks_and_follows_a_tempo_jump() -> None:
 def test_clock_start_stop_continue_and_song_position() -> None:
     events: list[Any] = []
     follower = ClockFollower(lambda b: None, lambda: None, on_start=lambda beats: events.append(("start", beats)),
-                             on_stop=lambda: events.append("stop"))
+                             on_stop=lambda: events.append("stop"), on_lost=lambda: events.append("lost"))
     follower.start(0.0, "a")
     for k in range(48):
         follower.tick(0.01 + k * 0.02, "a")
-    assert follower.running and follower.beats == pytest.approx(2.0)
+    # the tick after Start is the downbeat (position 0); 47 more ticks
+    assert follower.running and follower.beats == pytest.approx(47 / 24)
+    assert follower.position_at(0.01 + 47 * 0.02 + 0.01) == pytest.approx(47 / 24 + 0.5 / 24)
     follower.stop(1.0, "a")
+    assert follower.position_at(1.0) is None
     follower.song_position(1.0, 36, "a")  # 36 sixteenths = 9 beats
     follower.continue_(1.1, "a")
-    assert events == [("start", 0.0), "stop", ("start", 9.0)]
     follower.tick(1.12, "a")
-    follower.check(1.7)  # nothing for more than half a second while running: the clock is gone
-    assert events[-1] == "stop" and not follower.running and not follower.active
+    assert follower.beats == 9.0
+    assert events == [("start", 0.0), "stop", ("start", 9.0)]
+    follower.check(1.7)  # nothing for more than half a second: the clock is lost, not stopped
+    assert events[-1] == "lost" and not follower.running and not follower.active
 
 
 def test_only_one_clock_source_is_followed_at_a_time() -> None:
@@ -890,6 +894,75 @@ def test_clock_through_the_controller_sets_the_engine_tempo(engine: Engine, tmp_
         rig.send([0xF8], delta=period)
     assert engine.state()["tempo_bpm"] == pytest.approx(130.0, abs=0.01)
     assert rig.stats["clock_ticks"] == 24 * 4 + 1 and rig.controller.clock.running
+
+
+def test_a_clock_stop_mutes_the_playing_decks_and_start_brings_them_back(engine: Engine, tmp_path: Path) -> None:
+    rig = rig_for(engine, tmp_path, "")
+    engine.set_mute(2, True)  # muted by hand: stays muted throughout
+    rig.send([0xFA], [0xF8])
+    rig.send([0xFC])
+    assert rig.deck(1)["mute"] is True and rig.controller.status()["clock"]["muted_decks"] == [1]
+    rig.send([0xFA])
+    assert rig.deck(1)["mute"] is False and rig.deck(2)["mute"] is True
+    rig.send([0xFC])
+    rig.time += 1.0
+    rig.controller.poll_once()  # the clock is lost while stopped: the decks play again
+    assert rig.deck(1)["mute"] is False and rig.deck(2)["mute"] is True
+    rig.send([0xFA], [0xFC])
+    rig.controller.detach()  # MIDI stops: nothing stays muted by it
+    assert rig.deck(1)["mute"] is False
+
+
+def test_clock_start_stop_can_be_ignored(engine: Engine, tmp_path: Path) -> None:
+    rig = rig_for(engine, tmp_path, "[clock]\nstart_stop = false")
+    rig.send([0xFA], [0xF8], [0xFC])
+    assert rig.deck(1)["mute"] is False and rig.controller.clock.running is False
+
+
+class PhaseRecorder:
+    """Stands in for the arbiter's PhaseLock: records what it is told."""
+
+    def __init__(self) -> None:
+        self.updates: list[tuple[float, float]] = []
+        self.resets = 0
+
+    def update(self, host_seconds: float, target_beats: float) -> None:
+        self.updates.append((host_seconds, target_beats))
+
+    def reset(self) -> None:
+        self.resets += 1
+
+
+def test_the_clock_goes_through_the_tempo_arbiter(engine: Engine, tmp_path: Path) -> None:
+    from instrument.tempo_sources import TempoArbiter
+
+    phase = PhaseRecorder()
+    box: dict[str, float] = {"now": 1000.0}
+    arbiter = TempoArbiter(engine, phase_lock=phase, clock=lambda: box["now"])
+    rig = rig_for(engine, tmp_path, "", tempo_arbiter=arbiter)
+    rig.controller._clock = lambda: box["now"]  # one clock for the rig, the controller and the arbiter
+    period = 60.0 / (24 * 128.0)
+
+    def ticks(n: int) -> None:
+        for _ in range(n):
+            box["now"] += period
+            rig.time = box["now"]
+            rig.send([0xF8], delta=period)
+
+    arbiter.propose("link", 100.0)  # Link with peers leads: the clock may not set the tempo
+    rig.time = box["now"]
+    rig.send([0xFA], [0xF8], delta=0.0)
+    ticks(47)
+    assert engine.state()["tempo_bpm"] == 100.0 and phase.updates == []
+    arbiter.release("link")
+    ticks(48)
+    assert engine.state()["tempo_bpm"] == pytest.approx(128.0) and arbiter.active_source == "midi_clock"
+    host, beats = phase.updates[-1]  # the bar phase goes to the phase lock, on the clock's own grid
+    assert host == box["now"] and beats == pytest.approx(95 / 24)
+    rig.time += 1.0
+    box["now"] += 1.0
+    rig.controller.poll_once()  # the clock is lost: the performer has the tempo again
+    assert arbiter.active_source == "manual"
 
 
 def test_a_second_clock_is_ignored_and_clock_port_filters(engine: Engine, tmp_path: Path) -> None:
