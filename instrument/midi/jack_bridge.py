@@ -36,6 +36,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any, Callable, Deque, Sequence
 
 from instrument.midi.ports import JackWatch, OutputPort, RtmidiInput, RtmidiOutput
@@ -241,6 +242,9 @@ class JackBridge:
         self.stop()
         env = dict(os.environ)
         env.setdefault("JACK_NO_START_SERVER", "1")
+        # the helper imports this package from where this process found it (a source checkout too)
+        root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
         self._proc = subprocess.Popen(self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       stderr=subprocess.DEVNULL, env=env)
         self._reader = threading.Thread(target=self._read_loop, args=(self._proc,), name="ganloops-midi-jack",
