@@ -40,7 +40,7 @@ from typing import Any
 
 from instrument.bench_jack import BenchError
 from instrument.bench_live import LiveFigures, run_live
-from instrument.bench_render import RenderFigures, measure_render
+from instrument.bench_render import RenderFigures, checkpoint_snapshot, measure_render
 from instrument.bench_stats import Summary
 from instrument.onnx_session import PROVIDER_CHOICES
 
@@ -166,7 +166,12 @@ def bundle_info(bundle: Any) -> dict[str, Any]:
     graph = m.graphs.get("synthesis")
     synthesis = Path(bundle.path) / graph.file if graph is not None else None
     provenance = m.provenance
-    return {"path": str(bundle.path), "name": m.name, "family": m.family, "sample_rate_hz": m.sample_rate_hz,
+    path = Path(bundle.path).resolve()
+    try:
+        shown = str(path.relative_to(Path.cwd()))
+    except ValueError:
+        shown = str(path)
+    return {"path": shown, "name": m.name, "family": m.family, "sample_rate_hz": m.sample_rate_hz,
             "channels": m.channels, "bpm": m.bpm, "bars": m.bars, "loop_samples": m.loop_samples,
             "loop_seconds": m.loop_seconds, "num_ws": m.num_ws, "w_dim": m.w_dim,
             "synthesis_bytes": synthesis.stat().st_size if synthesis is not None and synthesis.is_file() else None,
@@ -407,7 +412,7 @@ def render_markdown(report: BenchReport, notes: str | None = None) -> str:
              _row(["load average (1 min) at start", f"{m['load_average_1min']:.2f}"]),
              _row(["date", str(m["date_utc"])]), "",
              "## Model", "",
-             f"`{b['name']}` ({b['family']}), {b['sample_rate_hz']} Hz, {b['channels']} channel(s), {b['bars']} bars "
+             f"`{b['name']}` ({b['family']}, `{b.get('path', '?')}`), {b['sample_rate_hz']} Hz, {b['channels']} channel(s), {b['bars']} bars "
              f"at {b['bpm']:g} BPM ({b['loop_seconds']:.2f} s), {b['num_ws']} style inputs of {b['w_dim']}; synthesis "
              f"graph {(b['synthesis_bytes'] or 0) / 1e6:.1f} MB"
              + (f"; training step {b['training_step']}" if b.get("training_step") is not None else "") + ".", "",
@@ -493,7 +498,6 @@ def run_bench(argv: list[str]) -> BenchReport:
     from instrument.bundle import BundleError, load_bundle
     from instrument.onnx_session import ProviderError
     from instrument.play import DEFAULT_MODEL_DIR, default_bundles
-    from instrument.portaudio_host import AudioError
 
     args = bench_parser().parse_args(argv)
     if args.soak_seconds <= 0:
@@ -514,11 +518,19 @@ def run_bench(argv: list[str]) -> BenchReport:
         bundle = load_bundle(args.bundle, provider=args.provider)
     except (BundleError, ProviderError) as e:
         raise _fail(str(e)) from None
+    machine = machine_info()
+    with checkpoint_snapshot(bundle) as checkpoint_copy:
+        return _measure(args, argv, bundle, machine, checkpoint_copy)
+
+
+def _measure(args: argparse.Namespace, argv: list[str], bundle: Any, machine: dict[str, Any],
+             checkpoint_copy: Path | None) -> BenchReport:
+    """The live figures, then the render speed (torch only now), then the files."""
+    from instrument.portaudio_host import AudioError
 
     def progress(line: str) -> None:
         print(f"bench: {line}", file=sys.stderr, flush=True)
 
-    machine = machine_info()
     live: LiveFigures | None = None
     live_skipped: str | None = None
     progress(f"{args.bundle} on {bundle.provider}; live figures first ({args.moves} moves, "
@@ -531,7 +543,8 @@ def run_bench(argv: list[str]) -> BenchReport:
         live_skipped = str(e)
         progress(f"live figures not measured: {live_skipped}")
     progress("render speed")
-    render = measure_render(bundle, args.rounds, DEFAULT_SAMPLE_RATE_HZ, with_torch=args.torch)
+    render = measure_render(bundle, args.rounds, DEFAULT_SAMPLE_RATE_HZ, with_torch=args.torch,
+                            checkpoint_copy=checkpoint_copy)
     report = BenchReport(command=" ".join(["ganloops bench", *map(shlex.quote, argv)]), machine=machine,
                          bundle=bundle_info(bundle), render=render, live=live, live_skipped=live_skipped)
     report.goals = evaluate_goals(render, live)

@@ -31,10 +31,13 @@ at most ``TORCH_PARITY_LIMIT``), otherwise it is not the same generator and is l
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -133,12 +136,39 @@ def _first_line(error: BaseException) -> str:
     return " ".join(text.splitlines()[0].split()) if text else type(error).__name__
 
 
-def load_torch_synthesis(bundle: Bundle) -> TorchSynthesis | str:
-    """The generator named by the bundle's provenance, rebuilt in torch; or a one-line reason why not."""
+@contextlib.contextmanager
+def checkpoint_snapshot(bundle: Bundle) -> Iterator[Path | None]:
+    """A private copy of the checkpoint the bundle's provenance names, for as long as the bench runs.
+
+    A training run keeps only its last few checkpoints and deletes older ones as it goes;
+    the torch figure is taken at the end of a long bench, so the file is copied at the start
+    (no torch needed for that). None when there is no such checkpoint.
+    """
+    named = bundle.manifest.provenance.get("checkpoint")
+    if not isinstance(named, str) or not named or not Path(named).is_file():
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="ganloops-bench-ckpt-") as folder:
+        copy = Path(folder) / Path(named).name
+        try:
+            shutil.copyfile(named, copy)
+        except OSError:
+            yield None
+            return
+        yield copy
+
+
+def load_torch_synthesis(bundle: Bundle, checkpoint_copy: Path | None = None) -> TorchSynthesis | str:
+    """The generator named by the bundle's provenance, rebuilt in torch; or a one-line reason why not.
+
+    `checkpoint_copy` is a copy of that checkpoint (``checkpoint_snapshot``) to read instead.
+    """
     checkpoint = bundle.manifest.provenance.get("checkpoint")
     if not isinstance(checkpoint, str) or not checkpoint:
         return "the bundle's provenance names no checkpoint to rebuild the generator from"
-    if not Path(checkpoint).is_file():
+    if checkpoint_copy is not None and Path(checkpoint_copy).is_file():
+        checkpoint = str(checkpoint_copy)
+    elif not Path(checkpoint).is_file():
         return f"the checkpoint the bundle was exported from ({checkpoint}) is not on this machine"
     try:
         import torch
@@ -188,7 +218,7 @@ def _time_rounds(contenders: dict[str, Callable[[], Any]], rounds: int, seed: in
 
 
 def measure_render(bundle: Bundle, rounds: int, device_rate_hz: int = 48000, channels: int = 2,
-                   with_torch: bool = True) -> RenderFigures:
+                   with_torch: bool = True, checkpoint_copy: Path | None = None) -> RenderFigures:
     """Time onnxruntime, torch eager and the engine's render of `bundle`'s default loop (see the module doc)."""
     if rounds < 1:
         raise ValueError(f"rounds: expected at least 1, got {rounds}")
@@ -201,7 +231,7 @@ def measure_render(bundle: Bundle, rounds: int, device_rate_hz: int = 48000, cha
         "engine": lambda: render_loop(bundle, controls, float(m.bpm), settings),
     }
     torch_figures: TorchSynthesis | str = ("left out by request (--no-torch)" if not with_torch
-                                           else load_torch_synthesis(bundle))
+                                           else load_torch_synthesis(bundle, checkpoint_copy))
     max_error: float | None = None
     if isinstance(torch_figures, TorchSynthesis):
         reference = np.asarray(bundle.synthesize(ws), dtype=np.float32)

@@ -325,6 +325,19 @@ def test_torch_is_left_out_with_a_reason(tmp_path: Path, monkeypatch: pytest.Mon
     assert reason == "torch is not installed (pip install 'ganloops[train]')"
 
 
+def test_checkpoint_snapshot_outlives_the_training_runs_rotation(tmp_path: Path) -> None:
+    checkpoint = tmp_path / "ckpt_0000500.pt"
+    checkpoint.write_bytes(b"weights")
+    with bench_render.checkpoint_snapshot(_fake_bundle({"checkpoint": str(checkpoint)})) as copy:
+        checkpoint.unlink()  # the training run keeps its last few checkpoints only
+        assert copy is not None and copy.read_bytes() == b"weights"
+        reason = load_torch_synthesis(_fake_bundle({"checkpoint": str(checkpoint)}), copy)
+        assert "cannot rebuild the generator" in str(reason)  # read from the copy, not "not on this machine"
+    assert not copy.exists()
+    with bench_render.checkpoint_snapshot(_fake_bundle({"checkpoint": str(checkpoint)})) as copy:
+        assert copy is None
+
+
 def test_torch_generator_renders_what_the_bundle_renders(style_bundle: Path) -> None:
     from instrument.bundle import load_bundle
     from instrument.controls import DeckControls
