@@ -34,6 +34,12 @@ switch when the morph ends. Seeds switch at the end rather than mid-way because 
 loops have nothing in common half way between them: a glide would only be a render storm
 of unrelated loops. To morph between seeds smoothly, put the target seed in ``bseed`` and
 morph the style mixes to 1.
+
+Transport shifts (``shift_transport``): an outside clock (Ableton Link, through
+``instrument.phase_lock``) moves the position in beats to line up bars. A shift travels the
+same event queue as the controls, so it lands on a block start, is journaled (``shift``
+events) and replays at the same frame; it is not a control: no listener hears it and no
+deck re-renders (the loops are read at the new position of the same grid).
 """
 
 from __future__ import annotations
@@ -75,6 +81,7 @@ CALLBACK_HISTORY = 4096  # callback durations kept (a ring of the most recent)
 RING_SPARE_FRAMES = 16384  # ring room beyond ahead_blocks, for devices that ask for big chunks
 GAIN_SMOOTHING_SECONDS = 0.01  # a full-scale gain change takes this long
 MORPH_STEP_SECONDS = 0.02
+MAX_SHIFT_BEATS = 1e6  # a transport shift larger than this is a bug in the caller, not a bar to line up
 ADDRESS_PREFIX = "/ganloops"
 
 Listener = Callable[[str, tuple], None]
@@ -177,6 +184,9 @@ class Engine:
         self._listeners: list[Listener] = []
         self._events: Deque[tuple[str, Any, Any]] = collections.deque()  # (kind, address, args)
         self._session_lock = threading.Lock()
+        self._shift_lock = threading.Lock()  # callers of shift_transport only (never the mixer or the callback)
+        self._shifts_queued = 0  # written under _shift_lock, before the event is queued
+        self._shifts_applied = 0  # written by the mixer step only
         self._meter_set = False
         self._produced = 0
         self._offline_left: np.ndarray | None = None
@@ -312,6 +322,31 @@ class Engine:
         for worker in self.workers:
             worker.wake()
         self._notify(f"{ADDRESS_PREFIX}/tempo", (v,))
+
+    def shift_transport(self, delta_beats: float) -> None:
+        """Move the transport's position by `delta_beats` (positive: ahead) at the next block start (any thread).
+
+        For outside clocks lining up bars (``instrument.phase_lock``). Queued for the mixer
+        thread like a control, so the shift takes effect at the first frame of a block and
+        is journaled there; unlike a control it is not echoed to listeners and wakes no
+        renderer. ValueError unless `delta_beats` is a finite number within ±1e6.
+        """
+        v = check_number("delta_beats", delta_beats, -MAX_SHIFT_BEATS, MAX_SHIFT_BEATS)
+        self._queue_shift(v)
+
+    def _queue_shift(self, delta_beats: float) -> None:
+        with self._shift_lock:
+            self._shifts_queued += 1
+            self._events.append(("shift", None, delta_beats))
+
+    @property
+    def shifts_pending(self) -> int:
+        """Transport shifts queued and not yet applied by the mixer (0 once all are in the transport).
+
+        A clock follower measures its bar phase against ``transport.beats_at``; while a
+        correction it asked for is still queued, a new measurement would count it again.
+        """
+        return max(0, self._shifts_queued - self._shifts_applied)
 
     def apply_address(self, address: str, args: tuple | list) -> None:
         """Apply a control change given as an OSC address and arguments (journal replay, scripts)."""
@@ -537,6 +572,12 @@ class Engine:
                 if journal is not None:
                     journal.record(frame, "meter", int(args))
                 continue
+            if kind == "shift":
+                self.transport.shift(float(args), frame)
+                self._shifts_applied += 1
+                if journal is not None:
+                    journal.record(frame, "shift", float(args))
+                continue
             self._apply_to_mixer(address, args, frame)
             if journal is not None:
                 journal.record(frame, "control", [address, list(args)])
@@ -747,9 +788,8 @@ class Engine:
         start = journal.start_frame
         self._produced = start
         t = header.get("transport", {})
-        self.transport.tempo_bpm = float(t.get("tempo_bpm", self.transport.tempo_bpm))
-        self.transport.set_tempo(self.transport.tempo_bpm, int(t.get("anchor_frame", 0)))
-        self.transport.anchor_beats = float(t.get("anchor_beats", 0.0))
+        self.transport.restore(float(t.get("tempo_bpm", self.transport.tempo_bpm)), int(t.get("anchor_frame", 0)),
+                               float(t.get("anchor_beats", 0.0)))
         self.transport.beats_per_bar = int(t.get("beats_per_bar", DEFAULT_BEATS_PER_BAR))
         mixer_state = header.get("mixer", {})
         self.mixer.crossfade = float(mixer_state.get("crossfade", 0.5))
@@ -777,8 +817,8 @@ class Engine:
         done = 0
         while done < total_frames:
             block_end = self._produced + block_frames
-            # controls and meter are stamped at block starts: queue them for _drain_events;
-            # swaps start anywhere in the block, exactly where they started live
+            # controls, meter and shifts are stamped at block starts: queue them for
+            # _drain_events; swaps start anywhere in the block, exactly where they started live
             while position < len(events) and events[position].frame < block_end:
                 event = events[position]
                 if event.kind == "control":
@@ -786,6 +826,8 @@ class Engine:
                     self._events.append(("control", address, tuple(args)))
                 elif event.kind == "meter":
                     self._events.append(("meter", None, int(event.args)))
+                elif event.kind == "shift":
+                    self._queue_shift(float(event.args))
                 elif event.kind == "swap":
                     self.mixer.offer(loop_for(event.args, event.frame))
                 position += 1

@@ -6,13 +6,16 @@ then (so recording can start mid-performance). Every further line is one event::
 
     {"frame": 96000, "kind": "control", "args": ["/ganloops/deck/1/knob/3", [0.5]]}
     {"frame": 96256, "kind": "swap", "args": {"deck": 1, "bundle": "...", "state": {...}, "tempo_bpm": 128.0}}
+    {"frame": 97024, "kind": "shift", "args": 0.0125}
     {"frame": 480000, "kind": "end", "args": {}}
 
 ``control`` events are the accepted control changes, applied by the mixer at the first
 frame of a block; ``swap`` events are the moments a newly rendered loop started to replace
 the playing one, with everything needed to render it again; ``meter`` sets the bar length
-in beats. Lines are written by a writer thread and flushed at least once a second (and at
-every ``end``), so a crash loses at most the last second.
+in beats; ``shift`` moves the transport's position by that many beats at a block's first
+frame (an outside clock such as Ableton Link lining up bars, ``Engine.shift_transport``).
+Lines are written by a writer thread and flushed at least once a second (and at every
+``end``), so a crash loses at most the last second.
 
 ``replay`` runs the engine's mixer offline over the journal: control events at their
 frames, swaps rendered synchronously and started at exactly their frames. Rendering and
@@ -34,7 +37,7 @@ import numpy as np
 
 JOURNAL_FORMAT = "ganloops-journal"
 JOURNAL_VERSION = 1
-EVENT_KINDS: tuple[str, ...] = ("control", "swap", "meter", "end")
+EVENT_KINDS: tuple[str, ...] = ("control", "swap", "meter", "shift", "end")
 FLUSH_INTERVAL_SECONDS = 1.0
 
 

@@ -24,14 +24,16 @@ have to be answered, each away from the audio callback:
    far below what an ear notices), so the grid glides back instead of skipping.
 
 The engine-facing part is three small functions (``quantum_beats``, ``beats_at_frame``,
-``shift_transport``). ``shift_transport`` uses ``Engine.shift_transport(delta_beats)``
-when the engine has it: that method queues the shift for the mixer thread like any other
-control (applied at a block start, journaled, replayed). An engine without it is shifted
-here by moving ``transport.anchor_beats``, serialised against the mixer thread's own
-tempo changes by a lock wrapped around that transport's ``set_tempo`` (the mixer thread
-may take a lock; the audio callback never touches the transport). Such shifts are not in
-the journal, so a replayed performance that was synced this way drifts from the live one
-by the shifts.
+``shift_transport``). ``shift_transport`` calls ``Engine.shift_transport(delta_beats)``,
+which queues the shift for the mixer thread like a control: it is applied at a block
+start, journaled and replayed, so a performance synced to Link replays bit for bit. The
+mixer thread is the only one that moves the transport; ``beats_at_frame`` reads it from
+this thread without a lock because the transport replaces its anchor in one assignment
+(``instrument.transport``). A shift queued here reaches the transport when the mixer makes
+its next block (usually a few milliseconds; a whole large device block at worst), so an
+update that finds a shift still queued (``Engine.shifts_pending``) only samples the frame
+clock: measuring then would count the same correction twice (with long blocks, a double
+jump, then another, never settling).
 """
 
 from __future__ import annotations
@@ -41,8 +43,6 @@ import math
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Deque
-
-_SHIFT_LOCK_ATTR = "_ganloops_shift_lock"
 
 
 # ---------------------------------------------------------------------------------------
@@ -57,51 +57,16 @@ def quantum_beats(engine: Any) -> int:
 
 def beats_at_frame(engine: Any, frame: float) -> float:
     """The engine's position in beats at output frame `frame` (fractional frames allowed)."""
-    transport = engine.transport
-    lock = getattr(transport, _SHIFT_LOCK_ATTR, None)
-    if lock is None:
-        return float(transport.beats_at(frame))
-    with lock:
-        return float(transport.beats_at(frame))
+    return float(engine.transport.beats_at(frame))
 
 
 def shift_transport(engine: Any, delta_beats: float) -> None:
-    """Move the engine's position by `delta_beats` (positive: ahead) from the next block on."""
-    method = getattr(engine, "shift_transport", None)
-    if callable(method):
-        method(delta_beats)
-        return
-    transport = engine.transport
-    with _shift_lock(transport):
-        transport.anchor_beats = transport.anchor_beats + float(delta_beats)
+    """Move the engine's position by `delta_beats` (positive: ahead) from the next block on.
 
-
-def _shift_lock(transport: Any) -> threading.Lock:
-    """The lock that makes a shift and the mixer thread's ``transport.set_tempo`` exclude each other.
-
-    ``set_tempo`` re-anchors the transport (reads the old anchor, writes three fields); a
-    shift done in between would be lost or, worse, land on the wrong anchor. Installed
-    once per transport, before the first shift.
+    ``Engine.shift_transport`` queues it for the mixer thread (applied at a block start,
+    journaled, replayed).
     """
-    lock = getattr(transport, _SHIFT_LOCK_ATTR, None)
-    if lock is not None:
-        return lock
-    lock = threading.Lock()
-    unlocked_set_tempo = transport.set_tempo
-
-    def set_tempo(tempo_bpm: float, at_frame: int) -> None:
-        with lock:
-            unlocked_set_tempo(tempo_bpm, at_frame)
-
-    transport.set_tempo = set_tempo
-    setattr(transport, _SHIFT_LOCK_ATTR, lock)
-    return lock
-
-
-def prepare_shifts(engine: Any) -> None:
-    """Install the fallback shift lock now (call before the engine's threads change tempo)."""
-    if not callable(getattr(engine, "shift_transport", None)):
-        _shift_lock(engine.transport)
+    engine.shift_transport(float(delta_beats))
 
 
 # ---------------------------------------------------------------------------------------
@@ -194,8 +159,10 @@ class PhaseLockSettings:
 class PhaseReport:
     """What one update saw and did."""
 
-    action: str  # "wait" (not enough samples / clock stopped), "jump", "slew", "hold" (confirming a jump)
+    action: str  # "wait" (not enough samples / clock stopped), "jump", "slew", "hold" (confirming a jump),
+    # "pending" (the last correction is not in the transport yet: nothing measured, nothing done)
     error_seconds: float | None  # clock ahead of the engine (+) or behind (-), before this update's correction
+    # (for "pending": the last measurement's)
     quantum_beats: int
 
 
@@ -216,7 +183,6 @@ class PhaseLock:
         self._last_update_seconds: float | None = None
         self.jumps = 0
         self.last_report = PhaseReport("wait", None, quantum_beats(engine))
-        prepare_shifts(engine)
 
     @property
     def locked(self) -> bool:
@@ -240,6 +206,8 @@ class PhaseLock:
         engine = self.engine
         q = quantum_beats(engine)
         self.frame_clock.add(now, engine.transport_frames)
+        if engine.shifts_pending:
+            return PhaseReport("pending", self.last_report.error_seconds, q)
         dt = 0.0 if self._last_update_seconds is None else min(max(now - self._last_update_seconds, 0.0), 0.1)
         self._last_update_seconds = now
         try:

@@ -136,6 +136,10 @@ INVALID: list[tuple[str, Callable[[Engine], Any], str]] = [
     ("crossfade NaN", lambda e: e.set_crossfade(float("nan")), "crossfade"),
     ("tempo 0", lambda e: e.set_tempo(0.0), "tempo"),
     ("tempo text", lambda e: e.set_tempo("fast"), "tempo"),
+    ("shift NaN", lambda e: e.shift_transport(float("nan")), "delta_beats"),
+    ("shift past 1e6", lambda e: e.shift_transport(-2e6), "delta_beats"),
+    ("shift bool", lambda e: e.shift_transport(True), "delta_beats"),
+    ("shift text", lambda e: e.shift_transport("0.5"), "delta_beats"),
 ]
 
 
@@ -477,6 +481,32 @@ def test_a_tempo_change_keeps_the_bar_grid_and_swaps_in_the_readapted_loop_in_ph
     # until the re-adapted loop is in, the old one is read faster along the grid, without clicks
     old_step = max_step(old, circular=True)
     assert max_step(out[:XFADE_FRAMES + 100]) <= max(old_step, max_step(new, circular=True)) * GAIN + 1e-6
+
+
+def test_a_transport_shift_moves_the_bar_phase_by_exactly_delta_at_the_next_block_boundary(
+        style_bundle: Path) -> None:
+    engine = deck1_only(style_bundle)
+    first = engine.render_offline(3050)  # 30.5 blocks: the block [3000, 3100) is half handed out
+    loop = current_loop(engine)
+    listener = Recorder()
+    engine.add_listener(listener)
+    renders = sum(w.renders for w in engine.workers)
+    engine.shift_transport(0.25)  # a quarter beat: 500 frames at 120 BPM and 4000 Hz
+    assert engine.shifts_pending == 1
+    assert engine.transport.beats_at(3000) == 1.5  # queued, not applied yet
+    out = engine.render_offline(4950)  # frames 3050 .. 8000
+    t = engine.transport
+    assert engine.shifts_pending == 0
+    assert (t.anchor_frame, t.anchor_beats, t.tempo_bpm) == (3100, pytest.approx(1.8), 120.0)
+    assert t.beats_at(3100) - 3100 * t.beats_per_frame == 0.25  # exactly delta, from the block start on
+    # before the block boundary the loop plays where it was; from it on, 500 frames further along
+    assert np.array_equal(first[3000:], loop[3000:3050] * GAIN)
+    assert np.array_equal(out[:50], loop[3050:3100] * GAIN)
+    frames = np.arange(3100, 8000)
+    assert np.array_equal(out[frames - 3050], loop[(frames + 500) % LOOP_FRAMES] * GAIN)
+    assert t.position(7500).bar == 1 and t.position(7500).beat == 0  # the bar line moved 500 frames earlier
+    # not a control: nobody is told, nothing re-renders
+    assert listener.calls == [] and sum(w.renders for w in engine.workers) == renders
 
 
 # ---------------------------------------------------------------------------------------

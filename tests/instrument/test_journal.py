@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -77,6 +78,46 @@ def test_a_live_performance_replays_bit_for_bit(style_bundle: Path, wavegan_bund
     streamed = BlockList()
     assert replay(journal, writer=streamed, frames=live.shape[0]) is None
     assert np.array_equal(np.concatenate(streamed.blocks), live)
+
+
+def test_a_live_run_with_transport_shifts_replays_bit_for_bit(style_bundle: Path, tmp_path: Path) -> None:
+    """Shifts (what Link's phase lock sends) from another thread, alone and beside tempo changes."""
+    journal = tmp_path / "synced.jsonl"
+    engine = Engine(EngineConfig(sample_rate_hz=RATE_HZ, block_frames=BLOCK_FRAMES, quantize="beat"),
+                    provider="cpu")
+    engine.record_journal(journal)
+    engine.load_deck(1, style_bundle, wait=True)
+    shifts = [0.37, -0.0042, 1e-5, -1.25, 0.5, 0.003]
+
+    def shift_from_another_thread(delta_beats: float) -> None:
+        thread = threading.Thread(target=engine.shift_transport, args=(delta_beats,))
+        thread.start()
+        thread.join()
+
+    engine.start()
+    try:
+        live = play_live(engine, 900, {
+            100: lambda: shift_from_another_thread(shifts[0]),
+            101: lambda: shift_from_another_thread(shifts[1]),
+            250: lambda: (engine.set_tempo(131.0), shift_from_another_thread(shifts[2])),
+            400: lambda: (shift_from_another_thread(shifts[3]), engine.set_knob(1, 1, 0.6)),
+            600: lambda: [shift_from_another_thread(v) for v in shifts[4:]],
+        })
+    finally:
+        engine.stop()
+    assert engine.stats.underruns == 0 and engine.shifts_pending == 0
+    events = read_journal(journal).events
+    recorded = [e for e in events if e.kind == "shift"]
+    assert [e.args for e in recorded] == shifts
+    assert all(e.frame % BLOCK_FRAMES == 0 for e in recorded)  # at block starts
+    assert sum(e.kind == "swap" for e in events) >= 2  # the tempo change and the knob re-rendered
+    replayed = replay(journal, frames=live.shape[0])
+    assert replayed is not None and np.array_equal(replayed, live)
+    # the shifts are what make it come out right: without them the replay is another performance
+    unshifted = tmp_path / "unshifted.jsonl"
+    lines = journal.read_text().splitlines()
+    unshifted.write_text("\n".join(line for line in lines if '"kind": "shift"' not in line) + "\n")
+    assert not np.array_equal(replay(unshifted, frames=live.shape[0]), live)
 
 
 def test_a_journal_started_mid_performance_replays_from_there(style_bundle: Path, tmp_path: Path) -> None:

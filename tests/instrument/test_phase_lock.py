@@ -152,3 +152,26 @@ def test_a_shift_survives_a_tempo_change_on_the_mixer_side() -> None:
     engine.set_tempo(140.0)
     engine.render_offline(SIM_BLOCK_FRAMES)  # the tempo change re-anchors at this block's start
     assert beats_at_frame(engine, at) == pytest.approx(before + 0.25)
+
+
+def test_a_correction_still_queued_is_not_counted_twice() -> None:
+    """Until the mixer applies a shift, the lock only samples: no second jump for the same gap (long blocks)."""
+    rig, lock, timeline = make()
+    follow(rig, lock, timeline, 1.0)
+    while rig.engine.shifts_pending:  # let the last slew land
+        rig.clock.now += 0.001
+        rig.advance_to(rig.clock.now)
+    now = rig.clock.now
+    moved = Timeline(timeline.tempo_bpm, timeline.beat_at(now) + 1.3, now)
+    actions = [lock.update(now, moved.beat_at(now)).action for _ in range(7)]  # no block made meanwhile
+    assert actions == ["hold", "hold", "jump", "pending", "pending", "pending", "pending"]
+    assert rig.engine.shifts_pending == 1 and lock.jumps == 2
+    assert lock.last_report.error_seconds is not None and abs(lock.last_report.error_seconds) > 0.5
+    blocks = len(rig.blocks)
+    while len(rig.blocks) == blocks:  # the mixer makes its next block: the jump is in the transport
+        rig.clock.now += 0.001
+        rig.advance_to(rig.clock.now)
+    assert rig.engine.shifts_pending == 0
+    report = lock.update(rig.clock.now, moved.beat_at(rig.clock.now))
+    assert report.action == "slew"  # measured again: the jump closed the gap
+    assert report.error_seconds is not None and abs(report.error_seconds) < 0.001
