@@ -5,7 +5,7 @@
     ganloops play [BUNDLE ...] [--device D] [--sample-rate HZ] [--block N] [--decks 2]
                   [--tempo BPM] [--quantize none|beat|bar] [--provider P] [--record FILE.wav]
                   [--no-osc] [--osc-host H] [--osc-port P] [--no-midi] [--scene NAME]
-                  [--control-stdin]
+                  [--control-stdin] [--link [--link-start-stop]]
 
 Bundles go onto decks 1, 2, ... in order; with none, the bundled default model
 (``instrument/models/default/``) plays on deck 1. The device is JACK's when a JACK server
@@ -19,9 +19,15 @@ does stops the music: bad commands and failed loads give one line, a lost device
 the output wait and retry (see ``instrument.audio``).
 
 Controllers: OSC on 127.0.0.1:9000 (``instrument.osc``), MIDI from ``instrument.midi``
-when that module exists (its ``create_controller(engine)``), and with
-``--control-stdin`` the line protocol of ``instrument.line_control``. Each is an object
-with ``start()``/``stop()``; one that fails to start is reported and left out.
+when that module exists (its ``create_controller(engine, tempo_arbiter=...)``), with
+``--control-stdin`` the line protocol of ``instrument.line_control``, and with ``--link``
+an Ableton Link session (``instrument.link.LinkFollower``). Each is an object with
+``start()``/``stop()``; one that fails to start is reported and left out (Link without the
+``link`` extra: one line naming ``ganloops[link]``).
+
+Tempo sources: the session's ``TempoArbiter`` (``instrument.tempo_sources``, made when the
+engine starts) ranks Link > MIDI clock > manual. Link and the MIDI clock propose their tempo
+and bar phase to it; every other tempo change (OSC, stdin, scenes, ``--tempo``) is manual.
 
 Stopping: Ctrl-C, SIGTERM, SIGHUP or ``quit`` on stdin stop the controllers, the output,
 the engine and the recording (in that order), so the WAV file and its journal end cleanly.
@@ -81,6 +87,8 @@ class PlayOptions:
     midi: bool = True
     scene: str | None = None
     control_stdin: bool = False
+    link: bool = False  # join an Ableton Link session: its tempo and bar lines
+    link_start_stop: bool = False  # with link: mute the playing decks while the session is stopped
     status_interval_seconds: float = 0.25
 
     @property
@@ -117,11 +125,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--control-stdin", action="store_true",
                    help="read commands from stdin, one per line (knob 1 1 0.8, seed 1 7, tempo 130, quit; "
                         "`help` lists them)")
+    p.add_argument("--link", action="store_true",
+                   help="join an Ableton Link session: follow its tempo and bar lines (needs ganloops[link])")
+    p.add_argument("--link-start-stop", action="store_true",
+                   help="with --link: mute the playing decks when the session stops, unmute them when it starts")
     return p
 
 
 def parse_options(argv: list[str]) -> PlayOptions:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.link_start_stop and not args.link:
+        parser.error("--link-start-stop needs --link")
     device: str | int | None = args.device
     if isinstance(device, str) and device.strip().isdigit():
         device = int(device)
@@ -129,7 +144,7 @@ def parse_options(argv: list[str]) -> PlayOptions:
                        block_frames=args.block_frames, decks=args.decks, tempo_bpm=args.tempo_bpm,
                        quantize=args.quantize, provider=args.provider, record=args.record, osc=args.osc,
                        osc_host=args.osc_host, osc_port=args.osc_port, midi=args.midi, scene=args.scene,
-                       control_stdin=args.control_stdin)
+                       control_stdin=args.control_stdin, link=args.link, link_start_stop=args.link_start_stop)
 
 
 def default_bundles(default_dir: Path | None = None) -> list[Path]:
@@ -182,6 +197,8 @@ class PlaySession:
         self.output: Any = None
         self.recorder: Any = None
         self.controllers: list[Controller] = []
+        self.tempo: Any = None  # the TempoArbiter (instrument.tempo_sources), from start() on
+        self.link: Any = None  # the LinkFollower while it runs (--link)
         self._cpu = CpuMeter()
         self._last_load_percent: float | None = None
         self._played = False  # the output started: a recording from then on is kept
@@ -254,9 +271,18 @@ class PlaySession:
         self.engine.set_recorder(self.recorder)
 
     def make_controllers(self) -> list[Controller]:
-        """The controllers the options ask for (the hook OSC, MIDI and stdin plug into)."""
+        """The controllers the options ask for (the hook Link, OSC, MIDI and stdin plug into).
+
+        Link comes first, so that it is started first (the session's tempo before anyone
+        else's) and stopped last.
+        """
         o = self.options
         controllers: list[Controller] = []
+        if o.link:
+            from instrument.link import LinkFollower
+
+            self.link = LinkFollower(self.engine, self._tempo_arbiter(), start_stop_sync=o.link_start_stop)
+            controllers.append(self.link)
         if o.osc:
             osc = _optional_module("instrument.osc")
             if osc is None:
@@ -266,7 +292,7 @@ class PlaySession:
         if o.midi:
             midi = _optional_module("instrument.midi")
             if midi is not None and hasattr(midi, "create_controller"):
-                controllers.append(midi.create_controller(self.engine))
+                controllers.append(midi.create_controller(self.engine, tempo_arbiter=self._tempo_arbiter()))
         if o.control_stdin:
             from instrument.line_control import LineControl
 
@@ -275,10 +301,24 @@ class PlaySession:
                                            status_line=lambda: format_status(self.snapshot())))
         return controllers
 
+    # -- tempo sources -------------------------------------------------------------------
+
+    def _output_latency_seconds(self) -> float:
+        """The sound card's output latency (what the phase lock subtracts to line up what is heard)."""
+        return float(self.output.status().latency_seconds) if self.output is not None else 0.0
+
+    def _tempo_arbiter(self) -> Any:
+        """The session's TempoArbiter, made on first use (``start()`` makes it right after the engine starts)."""
+        if self.tempo is None:
+            from instrument.tempo_sources import create_arbiter
+
+            self.tempo = create_arbiter(self.engine, output_latency_seconds=self._output_latency_seconds)
+        return self.tempo
+
     # -- running -------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the engine, the sound, then the controllers (one failing is reported and skipped)."""
+        """Start the engine, the sound, the tempo arbiter, then the controllers (a failing one is reported, skipped)."""
         self.engine.start()
         try:
             self.output.start()
@@ -286,11 +326,15 @@ class PlaySession:
             self.engine.stop()
             raise PlayError(str(e)) from None
         self._played = True
+        self._tempo_arbiter()
         for controller in self.make_controllers():
             try:
                 controller.start()
             except Exception as e:
-                self.printer.message(f"{type(controller).__name__}: {one_line(e)}; playing without it")
+                name = "Link" if controller is self.link else type(controller).__name__
+                self.printer.message(f"{name}: {one_line(e)}; playing without it")
+                if controller is self.link:
+                    self.link = None
                 continue
             self.controllers.append(controller)
 
@@ -300,10 +344,14 @@ class PlaySession:
             self.printer.show(self.snapshot(measure_load=True))
 
     def shutdown(self) -> None:
-        """Controllers, output, engine, recording: each stopped even if an earlier one fails."""
+        """Controllers, tempo arbiter, output, engine, recording: each stopped even if an earlier one fails."""
         for controller in reversed(self.controllers):
             _quietly(controller.stop)
         self.controllers = []
+        self.link = None
+        if self.tempo is not None:
+            _quietly(self.tempo.close)
+            self.tempo = None
         if self.output is not None:
             _quietly(self.output.stop)
         if self.engine is not None:
@@ -369,7 +417,23 @@ class PlaySession:
             tempo_bpm=stats.tempo_bpm, bar=stats.position.bar, beat=stats.position.beat, decks=tuple(decks),
             provider=stats.provider, load_percent=self._last_load_percent, underruns=stats.underruns,
             underflows=audio.underflows if audio else 0,
-            recording=self.options.record.name if self.options.record is not None else None)
+            recording=self.options.record.name if self.options.record is not None else None,
+            notes=self._link_notes())
+
+    def _link_notes(self) -> tuple[str, ...]:
+        """``LINK 2 peers 128.0 BPM`` (``stopped`` while start/stop sync holds the decks) when Link runs."""
+        link = self.link
+        if link is None:
+            return ()
+        s = link.status()
+        if not s.enabled:
+            return ("LINK joining",)
+        text = f"LINK {s.peers} peer{'' if s.peers == 1 else 's'}"
+        if s.link_tempo_bpm is not None:
+            text += f" {s.link_tempo_bpm:.1f} BPM"
+        if not s.playing:
+            text += " stopped"
+        return (text,)
 
 
 def _optional_module(name: str) -> Any:

@@ -4,6 +4,7 @@ Run only inside a private network namespace (Link sends multicast on every inter
 
     ip netns exec NS python -m tests.e2e.link_peers plain 128
     ip netns exec NS python -m tests.e2e.link_peers follower --ppm 200
+    ip netns exec NS python -m tests.e2e.link_peers follower --ppm 200 --through-play
 
 Each reads one command per line on stdin and answers with one line of JSON on stdout.
 
@@ -24,6 +25,11 @@ device keeps count of these slips from the ring's read counter, so heard times s
 exact. ``status`` also reports the underruns and the callbacks the device itself made
 late, so that the test can tell a disturbed measurement from a wrong one. Commands:
 ``status``, ``samples SECONDS``, ``quit``.
+
+With ``--through-play`` the follower is wired as ``ganloops play --link`` wires it: a
+``PlaySession`` with Link on (OSC and MIDI off) starts the arbiter and the
+``LinkFollower`` itself, on the same engine and simulated sound card (standing in for the
+session's audio output); ``status`` then also carries play's status line.
 """
 
 from __future__ import annotations
@@ -181,27 +187,60 @@ class FakeDevice:
                 self._slips.append((read, slip))
 
 
-def follower(ppm: float, start_stop_sync: bool) -> None:
+class FakeOutput:
+    """The simulated sound card as ``PlaySession`` sees an ``AudioOutput``: start, stop, status."""
+
+    def __init__(self, device: FakeDevice) -> None:
+        self.device = device
+
+    def start(self) -> None:
+        self.device.start()
+
+    def stop(self) -> None:
+        self.device.stop()
+
+    def status(self) -> Any:
+        from types import SimpleNamespace
+
+        return SimpleNamespace(state="playing", last_error=self.device.error or "", underflows=0,
+                               latency_seconds=LATENCY_SECONDS)
+
+
+def follower(ppm: float, start_stop_sync: bool, through_play: bool) -> None:
     from instrument.engine import Engine, EngineConfig
     from instrument.link import LinkFollower
     from instrument.tempo_sources import create_arbiter
 
     engine = Engine(EngineConfig(sample_rate_hz=RATE_HZ, block_frames=BLOCK_FRAMES, tempo_bpm=120.0,
                                  ahead_blocks=AHEAD_BLOCKS), provider="cpu")
-    arbiter = create_arbiter(engine, output_latency_seconds=lambda: LATENCY_SECONDS)
     sink = BlockSink(engine)
     engine.set_recorder(sink)
-    engine.start()
     device = FakeDevice(engine, ppm)
-    device.start()
-    sync = LinkFollower(engine, arbiter, start_stop_sync=start_stop_sync)
-    sync.start()
+    session: Any = None
+    if through_play:
+        from instrument.play import PlayOptions, PlaySession
+        from instrument.status import format_status
+
+        session = PlaySession(PlayOptions(bundles=[], osc=False, midi=False, link=True,
+                                          link_start_stop=start_stop_sync))
+        session.engine = engine
+        session.output = FakeOutput(device)
+        session.start()  # engine, sound card, arbiter, LinkFollower: as `ganloops play --link` does
+        sync, arbiter = session.link, session.tempo
+        assert sync is not None, "PlaySession did not start Link"
+    else:
+        arbiter = create_arbiter(engine, output_latency_seconds=lambda: LATENCY_SECONDS)
+        engine.start()
+        device.start()
+        sync = LinkFollower(engine, arbiter, start_stop_sync=start_stop_sync)
+        sync.start()
 
     def handle(words: list[str]) -> dict[str, Any]:
         if words[0] == "status":
             status = sync.status()
             lock = arbiter.phase_lock
-            return {"peers": status.peers, "link_tempo": status.link_tempo_bpm,
+            line = None if session is None else format_status(session.snapshot())
+            return {"status_line": line, "peers": status.peers, "link_tempo": status.link_tempo_bpm,
                     "engine_tempo": engine.transport.tempo_bpm, "session_tempo": engine.state()["tempo_bpm"],
                     "active": arbiter.active_source, "phase_error_ms": None if status.phase_error_seconds is None
                     else 1000.0 * status.phase_error_seconds,
@@ -224,9 +263,12 @@ def follower(ppm: float, start_stop_sync: bool) -> None:
     try:
         serve(handle)
     finally:
-        sync.stop()
-        device.stop()
-        engine.stop()
+        if session is not None:
+            session.shutdown()
+        else:
+            sync.stop()
+            device.stop()
+            engine.stop()
 
 
 def main(argv: list[str]) -> None:
@@ -237,11 +279,12 @@ def main(argv: list[str]) -> None:
     b = sub.add_parser("follower")
     b.add_argument("--ppm", type=float, default=0.0, help="the simulated sound card's clock error")
     b.add_argument("--start-stop-sync", action="store_true")
+    b.add_argument("--through-play", action="store_true", help="start Link through PlaySession, as `play --link`")
     args = p.parse_args(argv)
     if args.role == "plain":
         plain(args.bpm)
     else:
-        follower(args.ppm, args.start_stop_sync)
+        follower(args.ppm, args.start_stop_sync, args.through_play)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ root and iproute2; the peers need LinkPython-extern (the ``link`` extra).
 Peer A is a plain Link peer at 128 BPM (as Live would be). Peer B is ganloops: a running
 engine driven by a simulated sound card whose crystal is 200 ppm fast (a real card's is
 off by tens of ppm; this is several times worse), following the session through
-``LinkFollower``. See tests/e2e/link_peers.py for both.
+``LinkFollower``: once with the follower and arbiter made by hand, once started by a
+``PlaySession`` with ``link=True``, as ``ganloops play --link`` starts them (there B's
+status line must show the session too). See tests/e2e/link_peers.py for both peers.
 
 What is asserted (the tolerances of docs/link.md):
 
@@ -123,15 +125,16 @@ class Peer:
                 self.proc.wait(timeout=10)
 
 
-@pytest.fixture
-def peers(netns: str) -> Iterator[tuple[Peer, Peer]]:
+@pytest.fixture(params=["bare", "through-play"])
+def peers(netns: str, request: pytest.FixtureRequest) -> Iterator[tuple[Peer, Peer]]:
     a = Peer(netns, "plain", "128")
     b = None
+    wiring = ["--through-play"] if request.param == "through-play" else []
     try:
         # Link keeps the older of two sessions only when it is older by more than half a second
         # (SESSION_EPS in Link's Sessions.hpp); closer than that, the session ids decide
         time.sleep(SESSION_HEAD_START_SECONDS)
-        b = Peer(netns, "follower", "--ppm", "200", niceness=FOLLOWER_NICENESS)
+        b = Peer(netns, "follower", "--ppm", "200", *wiring, niceness=FOLLOWER_NICENESS)
         yield a, b
     finally:
         if b is not None:
@@ -200,6 +203,8 @@ def test_ganloops_follows_a_link_session_tempo_and_bars(peers: tuple[Peer, Peer]
                       and abs(s["engine_tempo"] - session) <= TEMPO_TOLERANCE_BPM, "B to join A's session",
                       other=a)
     assert status["session_tempo"] == pytest.approx(session, abs=TEMPO_TOLERANCE_BPM)
+    if status["status_line"] is not None:  # through PlaySession: the performer sees the session
+        assert "| LINK 1 peer 128.0 BPM" in status["status_line"], status["status_line"]
     errors, status = clean_window_errors(a, b)
     print(f"\nat 128 BPM: {describe(errors)}")
     assert max(abs(e) for e in errors) <= PHASE_TOLERANCE_SECONDS, (describe(errors), status)

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,6 +35,17 @@ def test_options_defaults_and_a_numeric_device_is_an_index() -> None:
     assert o.bundles == [Path("a"), Path("b")] and o.device == 3 and not o.osc and not o.midi
     assert o.journal == Path("x/take.journal.jsonl")
     assert parse_options(["--device", "USB Audio"]).device == "USB Audio"
+    assert not o.link and not o.link_start_stop
+
+
+def test_link_options(capsys: pytest.CaptureFixture) -> None:
+    o = parse_options(["--link"])
+    assert o.link and not o.link_start_stop
+    o = parse_options(["--link", "--link-start-stop"])
+    assert o.link and o.link_start_stop
+    with pytest.raises(SystemExit) as raised:
+        parse_options(["--link-start-stop"])  # start/stop of which session?
+    assert raised.value.code == 2 and "--link-start-stop needs --link" in capsys.readouterr().err
 
 
 def _one_error_line(capsys: pytest.CaptureFixture) -> str:
@@ -248,19 +260,160 @@ def test_controllers_follow_the_options() -> None:
     assert isinstance(controllers[0], OscServer) and controllers[0].port == 0
 
 
-def test_a_midi_module_plugs_in_through_create_controller(monkeypatch: pytest.MonkeyPatch) -> None:
-    made: list[object] = []
+class FakeMidi:
+    """Stands in for instrument.midi: records what create_controller was given."""
 
-    class FakeMidi:
-        @staticmethod
-        def create_controller(engine: object) -> object:
-            made.append(engine)
-            return "midi-controller"
+    made: list[tuple[object, object]] = []
 
+    @staticmethod
+    def create_controller(engine: object, tempo_arbiter: object) -> object:
+        FakeMidi.made.append((engine, tempo_arbiter))
+        return "midi-controller"
+
+
+@pytest.fixture
+def fake_midi(monkeypatch: pytest.MonkeyPatch) -> type[FakeMidi]:
+    FakeMidi.made = []
     monkeypatch.setitem(sys.modules, "instrument.midi", FakeMidi)
+    return FakeMidi
+
+
+def test_a_midi_module_plugs_in_through_create_controller(fake_midi: type[FakeMidi]) -> None:
+    from instrument.tempo_sources import TempoArbiter
+
     session = _session(osc=False, midi=True)
-    assert session.make_controllers() == ["midi-controller"] and made == [session.engine]
+    assert session.make_controllers() == ["midi-controller"]
+    engine, arbiter = fake_midi.made[0]
+    assert engine is session.engine and isinstance(arbiter, TempoArbiter) and arbiter is session.tempo
     assert _session(osc=False, midi=False).make_controllers() == []
+
+
+def test_link_and_the_midi_clock_share_one_tempo_arbiter(fake_midi: type[FakeMidi],
+                                                        stand_in_link: type["StandInLink"]) -> None:
+    """One arbiter ranks them (Link > MIDI clock > manual): both sources get the session's."""
+    session = _session(osc=False, midi=True, link=True)
+    controllers = session.make_controllers()
+    assert controllers[0] is stand_in_link.made[0] and controllers[1] == "midi-controller"  # Link first
+    assert stand_in_link.made[0].arbiter is session.tempo and fake_midi.made[0][1] is session.tempo
+    session.tempo.close()
+
+
+class StandInLink:
+    """What play uses of a LinkFollower: start, stop, status; records how it was made."""
+
+    made: list["StandInLink"] = []
+    fail_with: Exception | None = None
+
+    def __init__(self, engine: Engine, arbiter: object, *, start_stop_sync: bool = False) -> None:
+        self.engine, self.arbiter, self.start_stop_sync = engine, arbiter, start_stop_sync
+        self.events: list[str] = []
+        StandInLink.made.append(self)
+
+    def start(self) -> None:
+        if StandInLink.fail_with is not None:
+            raise StandInLink.fail_with
+        self.events.append("start")
+
+    def stop(self) -> None:
+        self.events.append("stop")
+
+    def status(self) -> Any:
+        from instrument.link import LinkStatus
+
+        return LinkStatus(enabled=True, peers=2, link_tempo_bpm=126.5, playing=False, leading=False,
+                          phase_error_seconds=0.0004, polls=10, errors=0)
+
+
+class StandInOutput:
+    def __init__(self) -> None:
+        self.started = self.stopped = False
+
+    def start(self) -> None:
+        self.started = True
+
+    def stop(self) -> None:
+        self.stopped = True
+
+    def status(self) -> Any:
+        from types import SimpleNamespace
+
+        return SimpleNamespace(state="playing", last_error="", underflows=0, latency_seconds=0.012)
+
+
+@pytest.fixture
+def stand_in_link(monkeypatch: pytest.MonkeyPatch) -> type[StandInLink]:
+    import instrument.link
+
+    StandInLink.made, StandInLink.fail_with = [], None
+    monkeypatch.setattr(instrument.link, "LinkFollower", StandInLink)
+    return StandInLink
+
+
+def _started_session(**changes: object) -> PlaySession:
+    session = _session(osc=False, midi=False, **changes)
+    session.output = StandInOutput()
+    session.start()
+    return session
+
+
+def test_link_joins_with_the_sessions_arbiter_and_shows_in_the_status_line(stand_in_link: type[StandInLink]) -> None:
+    from instrument.tempo_sources import TempoArbiter
+
+    session = _started_session(link=True, link_start_stop=True)
+    try:
+        assert len(stand_in_link.made) == 1
+        link = stand_in_link.made[0]
+        arbiter = session.tempo
+        assert isinstance(arbiter, TempoArbiter) and link.arbiter is arbiter and link.engine is session.engine
+        assert link.start_stop_sync and link.events == ["start"] and session.controllers == [link]
+        assert arbiter.phase_lock is not None and arbiter.phase_lock.output_latency_seconds() == 0.012
+        line = format_status(session.snapshot())
+        assert line.endswith("| LINK 2 peers 126.5 BPM stopped")
+        session.engine.set_tempo(99.0)
+        assert arbiter.status().applied_bpm == 99.0  # the arbiter hears the engine
+    finally:
+        session.shutdown()
+    assert link.events == ["start", "stop"]
+    assert session.tempo is None
+    session.engine.set_tempo(101.0)
+    assert arbiter.status().applied_bpm == 99.0  # closed: it no longer listens
+
+
+def test_without_link_there_is_no_follower_and_no_link_in_the_status_line(stand_in_link: type[StandInLink]) -> None:
+    session = _started_session()
+    try:
+        assert stand_in_link.made == [] and session.tempo is not None  # the arbiter is there for the MIDI clock
+        assert "LINK" not in format_status(session.snapshot())
+    finally:
+        session.shutdown()
+    follower = _session(osc=False, midi=False, link=True).make_controllers()[0]
+    assert isinstance(follower, StandInLink) and not follower.start_stop_sync  # --link alone: tempo and bars
+
+
+def test_link_without_its_module_is_one_line_and_playing_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_link(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "link":
+            raise ImportError("No module named 'link'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_link)
+    out = io.StringIO()
+    session = _session(osc=False, midi=False, link=True)
+    session.printer = StatusPrinter(out, tty=False)
+    session.output = StandInOutput()
+    session.start()
+    try:
+        lines = out.getvalue().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("Link: ") and "pip install 'ganloops[link]'" in lines[0]
+        assert lines[0].endswith("; playing without it")
+        assert session.controllers == [] and session.link is None and session.output.started
+        assert "LINK" not in format_status(session.snapshot())
+    finally:
+        session.shutdown()
 
 
 # ---------------------------------------------------------------------------------------
