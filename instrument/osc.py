@@ -10,7 +10,7 @@
 What it promises (docs/osc.md is the user's reference):
 
 - Every address of DESIGN.md's table, exactly as named, plus a few additions (noise,
-  unsubscribe, stats, the query/stats end markers). Arguments are coerced and checked by
+  unsubscribe, stats, MIDI learn, the query/stats end markers). Arguments are coerced and checked by
   ``osc_schema`` with the engine's own ranges, so a value the server accepts is one the
   engine accepts too; the engine still has the last word (its ValueError counts as
   ``out_of_range``).
@@ -343,6 +343,10 @@ class OscServer:
     in the user's scene folder when None). `resolve_model` turns a /model argument into a
     bundle path (a name from a model library, say); by default it is used as a path.
     `clock` returns Unix seconds (a test passes a clock it moves by hand).
+
+    `learn` and `learn_cancel` are the MIDI controller's (``MidiController.learn`` and
+    ``learn_cancel``): /ganloops/learn, /ganloops/learn/with and /ganloops/learn/cancel call
+    them. Without them (no MIDI running) those addresses are rejected as ``unavailable``.
     """
 
     def __init__(self, engine: ControlledEngine, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
@@ -350,7 +354,9 @@ class OscServer:
                  resolve_model: Callable[[str], str | Path] | None = None,
                  clock: Callable[[], float] = time.time, max_subscribers: int = 16,
                  max_scheduled: int = 4096, max_ahead_seconds: float = 3600.0,
-                 log_interval_seconds: float = 1.0) -> None:
+                 log_interval_seconds: float = 1.0,
+                 learn: Callable[..., None] | None = None,
+                 learn_cancel: Callable[[], None] | None = None) -> None:
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise ValueError(f"port: expected 0..65535, got {port!r}")
         self.engine = engine
@@ -359,6 +365,8 @@ class OscServer:
         self._allow = _parse_allow(allow)
         self._scenes = scenes
         self._resolve_model = resolve_model
+        self._learn = learn
+        self._learn_cancel = learn_cancel
         self._clock = clock
         self._max_subscribers = max_subscribers
         self._max_ahead_seconds = max_ahead_seconds
@@ -445,6 +453,10 @@ class OscServer:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+    def set_learn(self, learn: Callable[..., None] | None, learn_cancel: Callable[[], None] | None) -> None:
+        """Wire MIDI learn in (the controller's callables) or out (None: learn is ``unavailable``)."""
+        self._learn, self._learn_cancel = learn, learn_cancel
 
     # ----- counters -----------------------------------------------------------------------
 
@@ -585,6 +597,8 @@ class OscServer:
         elif kind == "unsubscribe":
             with self._subscribers_lock:
                 self._subscribers.pop((client[0], int(args[0])), None)
+        elif kind in ("learn", "learn_with", "learn_cancel"):
+            self._midi_learn(kind, args)
         elif kind == "query":
             self._send_all(self._reply_address(client, args), self._state_messages() + [(QUERY_END, ())],
                            "replies")
@@ -609,6 +623,16 @@ class OscServer:
             self.engine.load_deck(deck, path, wait=False)
         except (ValueError, OSError) as e:
             raise Rejected("model_error", f"deck {deck}: {e}") from None
+
+    def _midi_learn(self, kind: str, args: tuple[Value, ...]) -> None:
+        """Arm or cancel MIDI learn; a request learn refuses raises LearnError, a ValueError."""
+        learn, cancel = self._learn, self._learn_cancel
+        if learn is None or cancel is None:
+            raise Rejected("unavailable", "MIDI learn needs MIDI input")
+        if kind == "learn_cancel":
+            cancel()
+        else:
+            learn(*args)
 
     def _scene_store(self) -> SceneBackend:
         if self._scenes is None:

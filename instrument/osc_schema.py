@@ -44,6 +44,7 @@ REASONS: tuple[str, ...] = (
     "scene_error",      # /scene/...: scenes unavailable, unknown scene, or a scene that cannot be saved
     "too_far_ahead",    # a bundle time tag further ahead than the server schedules
     "queue_full",       # too many scheduled messages waiting, or too many subscribers
+    "unavailable",      # the part of the instrument the address needs is not running (learn without MIDI)
     "internal_error",   # a bug: logged with its traceback, counted, and the server goes on
 )
 
@@ -173,6 +174,25 @@ class TextArg:
 
 
 @dataclass(frozen=True)
+class ValueArg:
+    """A non-empty string, a finite number or a 0/1 flag (T/F), passed on as it came."""
+
+    name: str
+    max_chars: int = MAX_TEXT_CHARS
+    osc_type: str = "s|f|i"
+
+    def coerce(self, value: object) -> Value:
+        if isinstance(value, str):
+            return TextArg(self.name, self.max_chars).coerce(value)
+        if isinstance(value, bool):
+            return value
+        return _finite_number(self.name, value)
+
+    def describe(self) -> str:
+        return f"s|f|i {self.name}"
+
+
+@dataclass(frozen=True)
 class Address:
     """One row of the address table.
 
@@ -218,6 +238,11 @@ ADDRESSES: tuple[Address, ...] = (
             "send state feedback to the sender's host:port"),
     Address("unsubscribe", PREFIX + "/unsubscribe", (IntArg("port", 1, 65535),),
             "stop feedback to the sender's host:port"),
+    Address("learn", PREFIX + "/learn", (TextArg("address"),),
+            "MIDI learn: the next MIDI control moved plays this address"),
+    Address("learn_with", PREFIX + "/learn/with", (TextArg("address"), ValueArg("mode_or_value")),
+            "MIDI learn with a CC mode (absolute, 14bit, relative_...) or the value a button sets"),
+    Address("learn_cancel", PREFIX + "/learn/cancel", (), "disarm MIDI learn", ignores_args=True),
     Address("query", PREFIX + "/query", (), "reply with the whole state, then /ganloops/query/end "
             "(optional i port: reply to that port of the sender's host)", ignores_args=True),
     Address("stats", PREFIX + "/stats", (), "reply with the server's counters, then /ganloops/stats/end "

@@ -11,8 +11,9 @@ takes. ``TargetExecutor`` carries a change out: engine controls through
 scene store. Errors are the caller's to count: ``ValueError`` (the engine refused), and
 ``TargetError`` with a reason (``model_error``, ``scene_error``).
 
-One address exists for MIDI only (until the OSC table grows it too): ``/ganloops/learn``,
-whose optional text argument is the address to learn (see ``instrument.midi.learn``).
+``/ganloops/learn`` (a learn button) takes an optional text argument, the address to learn
+(see ``instrument.midi.learn``); over OSC the same address, with /learn/with and
+/learn/cancel, goes to ``MidiController.learn`` through the OSC server.
 """
 
 from __future__ import annotations

@@ -640,3 +640,87 @@ def test_every_address_in_the_table_is_documented() -> None:
     for extra in (QUERY_END, "/ganloops/stats/end", "/ganloops/deck/{d}/error"):
         assert f"`{extra}`" in doc, extra
     assert address_for("knob", 1, 2) == "/ganloops/deck/1/knob/2"
+
+
+# ---------------------------------------------------------------------------------------
+# MIDI learn
+# ---------------------------------------------------------------------------------------
+
+
+class RecordingLearn:
+    """Stands in for a MIDI controller's learn/learn_cancel: records the calls, refuses 'refuse'."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def learn(self, address: str = "", *args: object) -> None:
+        if address == "/refuse":
+            from instrument.midi import LearnError
+
+            raise LearnError("learn: no such address")
+        self.calls.append(("learn", address, *args))
+
+    def learn_cancel(self) -> None:
+        self.calls.append(("cancel",))
+
+
+CLIENT = ("127.0.0.1", 40000)
+
+
+def test_learn_addresses_call_the_learn_callables(engine: RecordingEngine) -> None:
+    hook = RecordingLearn()
+    srv = OscServer(engine, port=0, learn=hook.learn, learn_cancel=hook.learn_cancel)
+    srv.handle_datagram(encode_message("/ganloops/learn", ("/ganloops/deck/1/knob/3",)), CLIENT)
+    srv.handle_datagram(encode_message("/ganloops/learn/with", ("/ganloops/deck/1/knob/3", "14bit")), CLIENT)
+    srv.handle_datagram(encode_message("/ganloops/learn/with", ("/ganloops/deck/2/seed", 7)), CLIENT)
+    srv.handle_datagram(encode_message("/ganloops/learn/cancel", (1,)), CLIENT)  # a button's value is ignored
+    assert hook.calls == [("learn", "/ganloops/deck/1/knob/3"), ("learn", "/ganloops/deck/1/knob/3", "14bit"),
+                          ("learn", "/ganloops/deck/2/seed", 7), ("cancel",)]
+    assert srv.stats["accepted"] == 4 and srv.stats["rejected"] == 0
+    srv.scheduler.stop()
+
+
+def test_a_learn_request_learn_refuses_is_out_of_range(engine: RecordingEngine) -> None:
+    hook = RecordingLearn()
+    srv = OscServer(engine, port=0, learn=hook.learn, learn_cancel=hook.learn_cancel)
+    srv.handle_datagram(encode_message("/ganloops/learn", ("/refuse",)), CLIENT)
+    only_rejection(srv, "out_of_range")
+    srv.handle_datagram(encode_message("/ganloops/learn/with", ("/ganloops/deck/1/knob/3", float("nan"))), CLIENT)
+    assert srv.rejected["not_finite"] == 1 and hook.calls == []
+    srv.scheduler.stop()
+
+
+def test_learn_without_midi_is_unavailable_counted_and_logged(engine: RecordingEngine,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    srv = OscServer(engine, port=0)
+    with caplog.at_level(logging.WARNING, logger="ganloops.osc"):
+        srv.handle_datagram(encode_message("/ganloops/learn", ("/ganloops/deck/1/knob/3",)), CLIENT)
+    only_rejection(srv, "unavailable")
+    assert [r.getMessage() for r in caplog.records] == [
+        "OSC from 127.0.0.1:40000 rejected (unavailable): MIDI learn needs MIDI input"]
+    for address, args in (("/ganloops/learn/with", ("/ganloops/deck/1/knob/3", "absolute")),
+                          ("/ganloops/learn/cancel", ())):
+        srv.handle_datagram(encode_message(address, args), CLIENT)
+    assert srv.rejected["unavailable"] == 3 and srv.stats["accepted"] == 0
+    hook = RecordingLearn()
+    srv.set_learn(hook.learn, hook.learn_cancel)
+    srv.handle_datagram(encode_message("/ganloops/learn/cancel", ()), CLIENT)
+    srv.set_learn(None, None)
+    srv.handle_datagram(encode_message("/ganloops/learn/cancel", ()), CLIENT)
+    assert hook.calls == [("cancel",)] and srv.rejected["unavailable"] == 4
+    srv.scheduler.stop()
+
+
+def test_osc_learn_arms_a_real_midi_controller(engine: RecordingEngine, tmp_path: Path) -> None:
+    from instrument.midi import MidiController, MidiMapping
+
+    midi = MidiController(engine, MidiMapping(), learn_path=tmp_path / "midi.toml", backends=[])
+    srv = OscServer(engine, port=0, learn=midi.learn, learn_cancel=midi.learn_cancel)
+    srv.handle_datagram(encode_message("/ganloops/learn/with", ("/ganloops/deck/1/knob/3", "14bit")), CLIENT)
+    assert midi.status()["learn"] == "/ganloops/deck/1/knob/3"
+    srv.handle_datagram(encode_message("/ganloops/learn/cancel", ()), CLIENT)
+    assert midi.status()["learn"] is None
+    srv.handle_datagram(encode_message("/ganloops/learn/with", ("/ganloops/deck/1/knob/3", "sideways")), CLIENT)
+    only_rejection(srv, "out_of_range")
+    assert midi.status()["learn"] is None and midi.stats.snapshot()["rejected/learn_error"] == 1
+    srv.scheduler.stop()
