@@ -15,6 +15,9 @@ decks and knobs count from 1, as in the OSC address space; ``#`` starts a commen
     tempo 130           session tempo, BPM
     model 1 bundles/x   load a bundle on deck 1 (the old one plays until the new one is ready)
     scene save NAME | scene recall NAME | scene morph NAME BEATS
+    learn ADDRESS [MODE|VALUE]   MIDI learn: the next MIDI control moved plays ADDRESS
+                        (learn /ganloops/deck/1/knob/3 14bit, learn /ganloops/scene/recall drop)
+    learn cancel        disarm MIDI learn
     state               print the whole state as one line of JSON (stdout)
     status              print the status line now (stdout)
     quit                stop playing and exit (also: exit)
@@ -61,6 +64,16 @@ def _flag(name: str, text: str) -> bool:
     return _FLAG_WORDS[text.lower()]
 
 
+def _learn_value(text: str) -> int | float | str:
+    """A learn line's MODE|VALUE: a whole number, else a number, else the text (a mode, a scene name)."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
 # name -> (argument names, what it does), for `help` and the arity check.
 COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "knob": (("deck", "knob", "value"), "move deck's knob (-1..1)"),
@@ -75,6 +88,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "tempo": (("bpm",), "session tempo"),
     "model": (("deck", "path"), "load a bundle on a deck"),
     "scene": (("save|recall|morph", "name", "[beats]"), "scenes"),
+    "learn": (("address|cancel", "[mode|value]"), "MIDI learn (needs MIDI input)"),
     "state": ((), "print the state as JSON"),
     "status": ((), "print the status line"),
     "help": ((), "list the commands"),
@@ -88,11 +102,14 @@ class LineControl:
     `reply` prints answers (``state``, ``status``, ``help``: stdout), `report` prints errors
     (stderr, one line each), `on_quit` is called for ``quit``. `status_line` supplies the
     text for ``status``; `scenes` is a SceneStore (created on first use when None).
+    `learn` and `learn_cancel` are the MIDI controller's (``MidiController.learn``,
+    ``learn_cancel``); without them ``learn`` lines are refused ("MIDI learn needs MIDI input").
     """
 
     def __init__(self, engine: Any, lines: TextIO, on_quit: Callable[[], None], reply: Callable[[str], None],
                  report: Callable[[str], None], status_line: Callable[[], str] | None = None,
-                 scenes: Any = None) -> None:
+                 scenes: Any = None, learn: Callable[..., None] | None = None,
+                 learn_cancel: Callable[[], None] | None = None) -> None:
         self.engine = engine
         self.lines = lines
         self.on_quit = on_quit
@@ -100,10 +117,16 @@ class LineControl:
         self.report = report
         self.status_line = status_line
         self._scenes = scenes
+        self._learn = learn
+        self._learn_cancel = learn_cancel
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self.accepted = 0
         self.rejected = 0
+
+    def set_learn(self, learn: Callable[..., None] | None, learn_cancel: Callable[[], None] | None) -> None:
+        """Wire MIDI learn in (the controller's callables) or out (None: ``learn`` lines are refused)."""
+        self._learn, self._learn_cancel = learn, learn_cancel
 
     # -- controller life cycle (play's controller hook) --------------------------------------
 
@@ -210,6 +233,17 @@ class LineControl:
             self._scenes.morph(self.engine, name, _float("beats", beats))
         else:
             raise CommandError(f"scene: expected save, recall or morph, got {action!r}")
+
+    def _do_learn(self, address: str, extra: str | None = None) -> None:
+        learn, cancel = self._learn, self._learn_cancel
+        if learn is None or cancel is None:
+            raise CommandError("MIDI learn needs MIDI input")
+        if address.lower() == "cancel" and extra is None:
+            cancel()
+        elif extra is None:
+            learn(address)
+        else:
+            learn(address, _learn_value(extra))
 
     def _do_state(self) -> None:
         self.reply(json.dumps(self.engine.state(), separators=(",", ":")))

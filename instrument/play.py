@@ -4,7 +4,8 @@
 
     ganloops play [BUNDLE ...] [--device D] [--sample-rate HZ] [--block N] [--decks 2]
                   [--tempo BPM] [--quantize none|beat|bar] [--provider P] [--record FILE.wav]
-                  [--no-osc] [--osc-host H] [--osc-port P] [--no-midi] [--scene NAME]
+                  [--no-osc] [--osc-host H] [--osc-port P] [--no-midi] [--midi-map FILE]
+                  [--midi-in NAME ...] [--midi-clock-out NAME] [--scene NAME]
                   [--control-stdin] [--link [--link-start-stop]]
 
 Bundles go onto decks 1, 2, ... in order; with none, the bundled default model
@@ -19,11 +20,14 @@ does stops the music: bad commands and failed loads give one line, a lost device
 the output wait and retry (see ``instrument.audio``).
 
 Controllers: OSC on 127.0.0.1:9000 (``instrument.osc``), MIDI from ``instrument.midi``
-when that module exists (its ``create_controller(engine, tempo_arbiter=...)``), with
-``--control-stdin`` the line protocol of ``instrument.line_control``, and with ``--link``
-an Ableton Link session (``instrument.link.LinkFollower``). Each is an object with
-``start()``/``stop()``; one that fails to start is reported and left out (Link without the
-``link`` extra: one line naming ``ganloops[link]``).
+when that package exists (its ``create_controller(engine, mapping_path=..., inputs=...,
+clock_out=..., tempo_arbiter=...)``), with ``--control-stdin`` the line protocol of
+``instrument.line_control``, and with ``--link`` an Ableton Link session
+(``instrument.link.LinkFollower``). Each is an object with ``start()``/``stop()``; one that
+fails to start is reported and left out (Link without the ``link`` extra: one line naming
+``ganloops[link]``). MIDI is made before OSC and stdin, which get its ``learn`` and
+``learn_cancel`` (OSC ``/ganloops/learn``, the stdin ``learn`` line); when MIDI is off or
+fails to start, they refuse learn requests instead.
 
 Tempo sources: the session's ``TempoArbiter`` (``instrument.tempo_sources``, made when the
 engine starts) ranks Link > MIDI clock > manual. Link and the MIDI clock propose their tempo
@@ -41,7 +45,7 @@ import logging
 import signal
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
@@ -85,6 +89,9 @@ class PlayOptions:
     osc_host: str = DEFAULT_OSC_HOST
     osc_port: int = DEFAULT_OSC_PORT
     midi: bool = True
+    midi_map: Path | None = None  # the MIDI mapping file (default: the user's, else the bundled default)
+    midi_in: list[str] = field(default_factory=list)  # MIDI input name patterns (default: the mapping's)
+    midi_clock_out: str | None = None  # send MIDI clock to this output (default: the mapping's)
     scene: str | None = None
     control_stdin: bool = False
     link: bool = False  # join an Ableton Link session: its tempo and bar lines
@@ -121,6 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--osc-port", type=int, default=DEFAULT_OSC_PORT,
                    help=f"OSC UDP port ({DEFAULT_OSC_PORT}; 0 picks a free one)")
     p.add_argument("--no-midi", dest="midi", action="store_false", help="do not open MIDI inputs")
+    p.add_argument("--midi-map", type=Path, metavar="FILE",
+                   help="MIDI mapping file (TOML, docs/midi.md; default: the user's, else the bundled one)")
+    p.add_argument("--midi-in", action="append", default=[], metavar="NAME",
+                   help="open the MIDI inputs whose names hold the words of NAME (repeatable; default: the mapping's ports)")
+    p.add_argument("--midi-clock-out", metavar="NAME",
+                   help="send MIDI clock to the MIDI output whose name holds the words of NAME")
     p.add_argument("--scene", help="recall this scene (a name in the scene folder, or a .json path) at start")
     p.add_argument("--control-stdin", action="store_true",
                    help="read commands from stdin, one per line (knob 1 1 0.8, seed 1 7, tempo 130, quit; "
@@ -143,7 +156,8 @@ def parse_options(argv: list[str]) -> PlayOptions:
     return PlayOptions(bundles=list(args.bundles), device=device, sample_rate_hz=args.sample_rate_hz,
                        block_frames=args.block_frames, decks=args.decks, tempo_bpm=args.tempo_bpm,
                        quantize=args.quantize, provider=args.provider, record=args.record, osc=args.osc,
-                       osc_host=args.osc_host, osc_port=args.osc_port, midi=args.midi, scene=args.scene,
+                       osc_host=args.osc_host, osc_port=args.osc_port, midi=args.midi, midi_map=args.midi_map,
+                       midi_in=list(args.midi_in), midi_clock_out=args.midi_clock_out, scene=args.scene,
                        control_stdin=args.control_stdin, link=args.link, link_start_stop=args.link_start_stop)
 
 
@@ -199,6 +213,7 @@ class PlaySession:
         self.controllers: list[Controller] = []
         self.tempo: Any = None  # the TempoArbiter (instrument.tempo_sources), from start() on
         self.link: Any = None  # the LinkFollower while it runs (--link)
+        self.midi: Any = None  # the MIDI controller while it runs
         self._cpu = CpuMeter()
         self._last_load_percent: float | None = None
         self._played = False  # the output started: a recording from then on is kept
@@ -274,7 +289,8 @@ class PlaySession:
         """The controllers the options ask for (the hook Link, OSC, MIDI and stdin plug into).
 
         Link comes first, so that it is started first (the session's tempo before anyone
-        else's) and stopped last.
+        else's) and stopped last. MIDI comes before OSC and stdin, which are handed its
+        ``learn``/``learn_cancel`` (``start()`` takes them back if MIDI fails to start).
         """
         o = self.options
         controllers: list[Controller] = []
@@ -283,22 +299,27 @@ class PlaySession:
 
             self.link = LinkFollower(self.engine, self._tempo_arbiter(), start_stop_sync=o.link_start_stop)
             controllers.append(self.link)
+        learn: dict[str, Any] = {"learn": None, "learn_cancel": None}
+        if o.midi:
+            midi = _optional_module("instrument.midi")
+            if midi is not None and hasattr(midi, "create_controller"):
+                self.midi = midi.create_controller(self.engine, mapping_path=o.midi_map, inputs=o.midi_in or None,
+                                                   clock_out=o.midi_clock_out, tempo_arbiter=self._tempo_arbiter())
+                controllers.append(self.midi)
+                learn = {"learn": getattr(self.midi, "learn", None),
+                         "learn_cancel": getattr(self.midi, "learn_cancel", None)}
         if o.osc:
             osc = _optional_module("instrument.osc")
             if osc is None:
                 self.printer.message("OSC: not part of this install; playing without it")
             else:
-                controllers.append(osc.OscServer(self.engine, host=o.osc_host, port=o.osc_port))
-        if o.midi:
-            midi = _optional_module("instrument.midi")
-            if midi is not None and hasattr(midi, "create_controller"):
-                controllers.append(midi.create_controller(self.engine, tempo_arbiter=self._tempo_arbiter()))
+                controllers.append(osc.OscServer(self.engine, host=o.osc_host, port=o.osc_port, **learn))
         if o.control_stdin:
             from instrument.line_control import LineControl
 
             controllers.append(LineControl(self.engine, self.stdin, on_quit=self.stop_requested.set,
                                            reply=self._reply, report=self.printer.message,
-                                           status_line=lambda: format_status(self.snapshot())))
+                                           status_line=lambda: format_status(self.snapshot()), **learn))
         return controllers
 
     # -- tempo sources -------------------------------------------------------------------
@@ -327,14 +348,21 @@ class PlaySession:
             raise PlayError(str(e)) from None
         self._played = True
         self._tempo_arbiter()
-        for controller in self.make_controllers():
+        controllers = self.make_controllers()
+        for controller in controllers:
             try:
                 controller.start()
             except Exception as e:
-                name = "Link" if controller is self.link else type(controller).__name__
+                name = "Link" if controller is self.link else "MIDI" if controller is self.midi \
+                    else type(controller).__name__
                 self.printer.message(f"{name}: {one_line(e)}; playing without it")
                 if controller is self.link:
                     self.link = None
+                if controller is self.midi:
+                    self.midi = None
+                    for other in controllers:  # OSC and stdin refuse learn from now on
+                        if hasattr(other, "set_learn"):
+                            other.set_learn(None, None)
                 continue
             self.controllers.append(controller)
 
@@ -349,6 +377,7 @@ class PlaySession:
             _quietly(controller.stop)
         self.controllers = []
         self.link = None
+        self.midi = None
         if self.tempo is not None:
             _quietly(self.tempo.close)
             self.tempo = None
@@ -418,7 +447,7 @@ class PlaySession:
             provider=stats.provider, load_percent=self._last_load_percent, underruns=stats.underruns,
             underflows=audio.underflows if audio else 0,
             recording=self.options.record.name if self.options.record is not None else None,
-            notes=self._link_notes())
+            notes=self._link_notes() + self._midi_notes())
 
     def _link_notes(self) -> tuple[str, ...]:
         """``LINK 2 peers 128.0 BPM`` (``stopped`` while start/stop sync holds the decks) when Link runs."""
@@ -434,6 +463,27 @@ class PlaySession:
         if not s.playing:
             text += " stopped"
         return (text,)
+
+
+    def _midi_notes(self) -> tuple[str, ...]:
+        """``MIDI 2 in``, plus ``clock 128.0`` while following a MIDI clock and ``learn`` while armed."""
+        midi = self.midi
+        if midi is None or not hasattr(midi, "status"):
+            return ()
+        return (midi_note(midi.status()),)
+
+
+def midi_note(status: dict[str, Any]) -> str:
+    """The status line's MIDI field from ``MidiController.status()``: open inputs, clock BPM, learn."""
+    text = f"MIDI {len(status.get('inputs') or ())} in"
+    clock = status.get("clock") or {}
+    if clock.get("following") and clock.get("bpm") is not None:
+        text += f" clock {float(clock['bpm']):.1f}"
+    if status.get("clock_out"):
+        text += " clock out"
+    if status.get("learn"):
+        text += f" learn {status['learn']}"
+    return text
 
 
 def _optional_module(name: str) -> Any:

@@ -260,20 +260,54 @@ def test_controllers_follow_the_options() -> None:
     assert isinstance(controllers[0], OscServer) and controllers[0].port == 0
 
 
+class StandInMidiController:
+    """Stands in for a MidiController: records learn requests; start() fails when told to."""
+
+    def __init__(self, engine: object, options: dict[str, Any]) -> None:
+        self.engine, self.options = engine, options
+        self.learned: list[tuple] = []
+        self.fail_with: Exception | None = None
+        self.started = False
+        self.state: dict[str, Any] = {"inputs": ["nanoKONTROL2 MIDI 1"], "clock_out": None, "learn": None,
+                                      "clock": {"following": True, "bpm": 127.96, "running": True}}
+
+    def start(self) -> None:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.started = True
+
+    def stop(self) -> None:
+        self.started = False
+
+    def learn(self, address: str = "", *args: object) -> None:
+        self.learned.append((address, *args))
+
+    def learn_cancel(self) -> None:
+        self.learned.append(("cancel",))
+
+    def status(self) -> dict[str, Any]:
+        return self.state
+
+
 class FakeMidi:
     """Stands in for instrument.midi: records what create_controller was given."""
 
     made: list[tuple[object, object]] = []
+    controllers: list[StandInMidiController] = []
+    fail_with: Exception | None = None
 
     @staticmethod
-    def create_controller(engine: object, tempo_arbiter: object) -> object:
-        FakeMidi.made.append((engine, tempo_arbiter))
-        return "midi-controller"
+    def create_controller(engine: object, **options: Any) -> StandInMidiController:
+        FakeMidi.made.append((engine, options["tempo_arbiter"]))
+        controller = StandInMidiController(engine, options)
+        controller.fail_with = FakeMidi.fail_with
+        FakeMidi.controllers.append(controller)
+        return controller
 
 
 @pytest.fixture
 def fake_midi(monkeypatch: pytest.MonkeyPatch) -> type[FakeMidi]:
-    FakeMidi.made = []
+    FakeMidi.made, FakeMidi.controllers, FakeMidi.fail_with = [], [], None
     monkeypatch.setitem(sys.modules, "instrument.midi", FakeMidi)
     return FakeMidi
 
@@ -282,7 +316,7 @@ def test_a_midi_module_plugs_in_through_create_controller(fake_midi: type[FakeMi
     from instrument.tempo_sources import TempoArbiter
 
     session = _session(osc=False, midi=True)
-    assert session.make_controllers() == ["midi-controller"]
+    assert session.make_controllers() == fake_midi.controllers and session.midi is fake_midi.controllers[0]
     engine, arbiter = fake_midi.made[0]
     assert engine is session.engine and isinstance(arbiter, TempoArbiter) and arbiter is session.tempo
     assert _session(osc=False, midi=False).make_controllers() == []
@@ -293,7 +327,7 @@ def test_link_and_the_midi_clock_share_one_tempo_arbiter(fake_midi: type[FakeMid
     """One arbiter ranks them (Link > MIDI clock > manual): both sources get the session's."""
     session = _session(osc=False, midi=True, link=True)
     controllers = session.make_controllers()
-    assert controllers[0] is stand_in_link.made[0] and controllers[1] == "midi-controller"  # Link first
+    assert controllers[0] is stand_in_link.made[0] and controllers[1] is fake_midi.controllers[0]  # Link first
     assert stand_in_link.made[0].arbiter is session.tempo and fake_midi.made[0][1] is session.tempo
     session.tempo.close()
 
