@@ -536,3 +536,132 @@ def test_a_start_that_fails_after_recording_began_leaves_no_take(jack: JackServe
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert last == "ganloops play: 'system' [JACK Audio Connection Kit]: cannot start the stream (refused by the test)"
     assert not take.exists() and not take.with_suffix(".journal.jsonl").exists()
+
+
+# ---------------------------------------------------------------------------------------
+# MIDI options, MIDI learn through OSC and stdin, the MIDI status field
+# ---------------------------------------------------------------------------------------
+
+
+def test_midi_options() -> None:
+    o = parse_options([])
+    assert o.midi_map is None and o.midi_in == [] and o.midi_clock_out is None
+    o = parse_options(["--midi-map", "maps/live.toml", "--midi-in", "nanoKONTROL", "--midi-in", "Launch Control",
+                       "--midi-clock-out", "TR-8"])
+    assert o.midi_map == Path("maps/live.toml") and o.midi_in == ["nanoKONTROL", "Launch Control"]
+    assert o.midi_clock_out == "TR-8"
+
+
+def test_midi_options_reach_create_controller(fake_midi: type[FakeMidi]) -> None:
+    session = _session(osc=False, midi=True, midi_map=Path("live.toml"), midi_in=["nano", "launch"],
+                       midi_clock_out="TR-8")
+    session.make_controllers()
+    assert fake_midi.controllers[0].options == {"mapping_path": Path("live.toml"), "inputs": ["nano", "launch"],
+                                                "clock_out": "TR-8", "tempo_arbiter": session.tempo}
+    _session(osc=False, midi=True).make_controllers()
+    assert fake_midi.controllers[1].options == {"mapping_path": None, "inputs": None, "clock_out": None,
+                                                "tempo_arbiter": fake_midi.made[1][1]}  # the mapping decides
+
+
+def _learn_over_osc(server: Any, *messages: tuple[str, tuple]) -> None:
+    from instrument.osc_wire import encode_message
+
+    for address, args in messages:
+        server.handle_datagram(encode_message(address, args), ("127.0.0.1", 40000))
+
+
+def test_play_wires_midi_learn_into_osc_and_stdin(fake_midi: type[FakeMidi]) -> None:
+    from instrument.osc import OscServer
+
+    session = _session(osc=True, osc_port=0, midi=True, control_stdin=True)
+    midi, osc, lines = session.make_controllers()
+    assert midi is fake_midi.controllers[0] and isinstance(osc, OscServer) and isinstance(lines, LineControl)
+    _learn_over_osc(osc, ("/ganloops/learn", ("/ganloops/deck/1/knob/3",)),
+                    ("/ganloops/learn/with", ("/ganloops/scene/recall", "drop")), ("/ganloops/learn/cancel", ()))
+    lines.handle("learn /ganloops/deck/2/knob/1 relative_twos_complement")
+    lines.handle("learn cancel")
+    assert midi.learned == [("/ganloops/deck/1/knob/3",), ("/ganloops/scene/recall", "drop"), ("cancel",),
+                            ("/ganloops/deck/2/knob/1", "relative_twos_complement"), ("cancel",)]
+    assert osc.stats["accepted"] == 3 and osc.stats["rejected"] == 0 and lines.rejected == 0
+    osc.scheduler.stop()
+    session.tempo.close()
+
+
+def test_without_midi_learn_is_refused_over_osc_and_stdin() -> None:
+    session = _session(osc=True, osc_port=0, midi=False, control_stdin=True)
+    osc, lines = session.make_controllers()
+    _learn_over_osc(osc, ("/ganloops/learn", ("/ganloops/deck/1/knob/3",)))
+    assert osc.rejected["unavailable"] == 1 and osc.stats["accepted"] == 0
+    reports: list[str] = []
+    lines.report = reports.append
+    lines.handle("learn /ganloops/deck/1/knob/3")
+    assert reports == ["control: 'learn /ganloops/deck/1/knob/3': MIDI learn needs MIDI input"]
+    osc.scheduler.stop()
+
+
+def test_midi_that_fails_to_start_takes_learn_back_from_osc_and_stdin(fake_midi: type[FakeMidi]) -> None:
+    fake_midi.fail_with = OSError("no MIDI system (ALSA sequencer unavailable)")
+    out = io.StringIO()
+    session = _session(osc=True, osc_port=0, midi=True, control_stdin=True)
+    session.printer = StatusPrinter(out, tty=False)
+    session.output = StandInOutput()
+    session.start()
+    try:
+        assert "MIDI: no MIDI system (ALSA sequencer unavailable); playing without it" in out.getvalue()
+        assert session.midi is None and fake_midi.controllers[0] not in session.controllers
+        osc, lines = session.controllers
+        _learn_over_osc(osc, ("/ganloops/learn/cancel", ()))
+        lines.handle("learn cancel")
+        assert osc.rejected["unavailable"] == 1 and lines.rejected == 1
+        assert fake_midi.controllers[0].learned == [] and "MIDI" not in format_status(session.snapshot())
+    finally:
+        session.shutdown()
+
+
+def test_the_status_line_shows_midi_inputs_clock_and_learn(fake_midi: type[FakeMidi]) -> None:
+    session = _session(osc=False, midi=True)
+    session.output = StandInOutput()
+    session.start()
+    try:
+        midi = fake_midi.controllers[0]
+        assert session.controllers == [midi] and midi.started
+        assert format_status(session.snapshot()).endswith("| MIDI 1 in clock 128.0")
+        midi.state = {**midi.state, "learn": "/ganloops/deck/1/knob/3"}
+        assert format_status(session.snapshot()).endswith("| MIDI 1 in clock 128.0 learn /ganloops/deck/1/knob/3")
+    finally:
+        session.shutdown()
+    assert session.midi is None and not midi.started
+
+
+def test_midi_note_is_compact() -> None:
+    assert play.midi_note({"inputs": [], "clock_out": None, "learn": None,
+                           "clock": {"following": False, "bpm": None}}) == "MIDI 0 in"
+    assert play.midi_note({"inputs": ["a", "b"], "clock_out": "TR-8", "learn": None,
+                           "clock": {"following": False, "bpm": 120.0}}) == "MIDI 2 in clock out"
+
+
+def test_stdin_learn_lines_arm_and_cancel() -> None:
+    t = _Lines()
+    calls: list[tuple] = []
+    t.control.set_learn(lambda address, *args: calls.append((address, *args)), lambda: calls.append(("cancel",)))
+    for line in ["learn /ganloops/deck/1/knob/3", "learn /ganloops/deck/1/knob/3 14bit",
+                 "learn /ganloops/deck/1/seed 7", "learn /ganloops/deck/1/psi 0.5",
+                 "learn /ganloops/scene/recall 'big drop'", "learn cancel", "learn"]:
+        t.control.handle(line)
+    assert calls == [("/ganloops/deck/1/knob/3",), ("/ganloops/deck/1/knob/3", "14bit"), ("/ganloops/deck/1/seed", 7),
+                     ("/ganloops/deck/1/psi", 0.5), ("/ganloops/scene/recall", "big drop"), ("cancel",)]
+    assert t.reports == ["control: 'learn': learn takes address|cancel [mode|value]"]
+
+
+def test_a_stdin_learn_that_midi_refuses_is_one_report(tmp_path: Path) -> None:
+    from instrument.midi import MidiController, MidiMapping
+
+    t = _Lines()
+    midi = MidiController(t.engine, MidiMapping(), learn_path=tmp_path / "midi.toml", backends=[])
+    t.control.set_learn(midi.learn, midi.learn_cancel)
+    t.control.handle("learn /ganloops/deck/1/knob/3 sideways")
+    assert len(t.reports) == 1 and "value must be a number, got str" in t.reports[0] and midi.status()["learn"] is None
+    t.control.handle("learn /ganloops/deck/1/knob/3")
+    assert midi.status()["learn"] == "/ganloops/deck/1/knob/3"
+    t.control.handle("learn cancel")
+    assert midi.status()["learn"] is None and len(t.reports) == 1
