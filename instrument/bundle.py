@@ -450,8 +450,9 @@ class _Graph:
     provider: str
 
 
-def open_graph(bundle_dir: Path, manifest: Manifest, key: str, provider: str) -> _Graph:
-    """Check one ONNX file of the bundle and open it; raise BundleError naming the file."""
+def open_graph(bundle_dir: Path, manifest: Manifest, key: str, provider: str, threads: int | None = None) -> _Graph:
+    """Check one ONNX file of the bundle and open it (at most `threads` CPU threads per run, None:
+    onnxruntime's default); raise BundleError naming the file."""
     spec = manifest.graphs.get(key)
     if spec is None:
         raise BundleError(f"{bundle_dir / MANIFEST_NAME}: the bundle has no '{key}' graph")
@@ -473,7 +474,7 @@ def open_graph(bundle_dir: Path, manifest: Manifest, key: str, provider: str) ->
         raise BundleError(f"{where}: contents differ from the file the manifest describes (sha256 mismatch: "
                           f"damaged, or replaced without re-export)")
     try:
-        session, used = create_session(data, provider)
+        session, used = create_session(data, provider, threads=threads)
     except ProviderError as e:
         raise BundleError(f"{where}: {e}") from None
     except Exception as e:  # onnxruntime's own exception types vary between versions
@@ -575,12 +576,16 @@ def load_parity_reference(bundle_dir: Path, manifest: Manifest) -> dict[str, np.
     return arrays
 
 
-def load_bundle(path: str | Path, provider: str = "auto", precision: str = "float32") -> Bundle:
+def load_bundle(path: str | Path, provider: str = "auto", precision: str = "float32",
+                threads: int | None = None) -> Bundle:
     """Read, check and open the bundle in folder `path`.
 
     ``provider``: "auto" or a name from ``instrument.onnx_session.PROVIDER_NAMES``.
     ``precision``: "float32", or "float16" for the bundle's optional half-precision
-    synthesis graph (mostly useful on GPUs). Raises BundleError (one line) on any problem.
+    synthesis graph (mostly useful on GPUs). ``threads``: the most CPU threads one run of a
+    graph may use (None: onnxruntime's default, one per core; the live engine passes its
+    ``render_threads`` so renders leave cores to the mixer and the audio server). Raises
+    BundleError (one line) on any problem.
     """
     if precision not in PRECISIONS:
         raise BundleError(f"precision: expected 'float32' or 'float16', got {precision!r}")
@@ -589,8 +594,8 @@ def load_bundle(path: str | Path, provider: str = "auto", precision: str = "floa
     key = "synthesis" if precision == "float32" else "synthesis_fp16"
     if key not in manifest.graphs:
         raise BundleError(f"{bundle_dir}: has no float16 synthesis graph (export it with --fp16)")
-    synthesis = open_graph(bundle_dir, manifest, key, provider)
-    mapping = open_graph(bundle_dir, manifest, "mapping", synthesis.provider)
+    synthesis = open_graph(bundle_dir, manifest, key, provider, threads)
+    mapping = open_graph(bundle_dir, manifest, "mapping", synthesis.provider, threads)
     return Bundle(bundle_dir, manifest, mapping, synthesis, precision)
 
 

@@ -13,11 +13,19 @@ the mixer has not taken yet. A render that raises is counted and reported and th
 keeps the loop it has. Model loads (``request_load``) run on their own loader thread:
 the new bundle is opened and its first loop rendered there, and only then does the deck
 switch, so the old model plays on until the new one has something to play.
+
+Rendering yields to playback (``RenderLimits``): each deck's sessions run on a bounded
+number of CPU threads, the render and loader threads lower their own OS priority (Linux
+``nice``), and a deck starts renders at most once per ``min_interval_seconds``. Knob moves
+arriving in between are coalesced, and the newest state always renders once the interval
+is over, so on a small machine the mixer thread and the audio server keep a core and the
+knob still answers within one render plus one interval.
 """
 
 from __future__ import annotations
 
 import collections
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -39,6 +47,37 @@ class RenderSettings:
     sample_rate_hz: int
     channels: int
     tempo_mode: str
+
+
+@dataclass(frozen=True)
+class RenderLimits:
+    """How much of the machine a deck's live renders may take (see ``EngineConfig``).
+
+    ``threads``: CPU threads per onnxruntime run (None: onnxruntime's default, one per core).
+    ``nice``: the Linux nice value the render and loader threads raise themselves to (0:
+    left as they are; a thread already nicer stays so; ignored where unsupported).
+    ``min_interval_seconds``: the least time between the starts of two renders of a deck.
+    """
+
+    threads: int | None = None
+    nice: int = 0
+    min_interval_seconds: float = 0.0
+
+
+def lower_thread_priority(nice: int) -> bool:
+    """Raise the calling thread's nice value to at least `nice` (Linux: per thread); True if it is now.
+
+    A no-op returning False where the OS has no per-thread priorities or refuses; never raises.
+    """
+    if nice <= 0 or not hasattr(os, "setpriority") or not hasattr(threading, "get_native_id"):
+        return False
+    try:
+        tid = threading.get_native_id()
+        if os.getpriority(os.PRIO_PROCESS, tid) < nice:
+            os.setpriority(os.PRIO_PROCESS, tid, nice)
+        return os.getpriority(os.PRIO_PROCESS, tid) >= nice
+    except OSError:
+        return False
 
 
 @dataclass
@@ -102,8 +141,9 @@ class DeckWorker:
 
     def __init__(self, deck: int, board: ControlBoard, settings: RenderSettings, provider: str,
                  tempo_fn: Callable[[], float], report: Callable[[int, str, str], None],
-                 on_loaded: Callable[[int, Bundle], None]) -> None:
+                 on_loaded: Callable[[int, Bundle], None], limits: RenderLimits | None = None) -> None:
         self.deck = deck
+        self.limits = limits if limits is not None else RenderLimits()
         self.board = board
         self.settings = settings
         self.provider = provider
@@ -129,6 +169,8 @@ class DeckWorker:
         self._loaders: list[threading.Thread] = []
         self._load_lock = threading.Lock()
         self._load_sequence = 0
+        self._last_render_start = -float("inf")  # time.monotonic() when the last render started
+        self.render_thread_id: int | None = None  # the render thread's native id, once it runs
 
     # ----- render thread ------------------------------------------------------------------
 
@@ -150,8 +192,15 @@ class DeckWorker:
         self._wake.set()
 
     def _run(self) -> None:
+        self.render_thread_id = threading.get_native_id()
+        lower_thread_priority(self.limits.nice)
         while not self._stop:
             self._wake.wait()
+            # pacing: wait out the interval since the last render started; wakes in the
+            # meantime coalesce, and the snapshot is read only after the wait (the newest)
+            wait = self._last_render_start + self.limits.min_interval_seconds - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
             self._wake.clear()
             if self._stop:
                 break
@@ -169,6 +218,7 @@ class DeckWorker:
         if key == self._rendered_key:
             return
         self._rendered_key = key  # a failing state is reported once, not retried in a loop
+        self._last_render_start = time.monotonic()
         loop = self._render(bundle, controls, tempo_bpm, self.generation)
         if loop is not None:
             self._post(loop)
@@ -230,8 +280,9 @@ class DeckWorker:
             thread.join()
 
     def _load(self, path: Path, sequence: int) -> None:
+        lower_thread_priority(self.limits.nice)  # before the sessions exist: their pool threads inherit it
         try:
-            bundle = load_bundle(path, provider=self.provider)
+            bundle = load_bundle(path, provider=self.provider, threads=self.limits.threads)
         except Exception as e:  # BundleError and anything onnxruntime raises
             self.load_errors += 1
             self.last_error = f"deck {self.deck}: {_one_line(e)}"

@@ -69,7 +69,7 @@ from instrument.controls import (
     check_number,
     check_seed,
 )
-from instrument.deck import DeckWorker, RenderedLoop, RenderSettings, render_loop
+from instrument.deck import DeckWorker, RenderedLoop, RenderLimits, RenderSettings, render_loop
 from instrument.journal import Journal, JournalError, JournalWriter, open_journal_file
 from instrument.mixer import QUANTIZE_MODES, Mixer, MixerSettings, SwapRecord
 from instrument.ringbuffer import FrameRing
@@ -101,6 +101,15 @@ class EngineConfig:
     quantize: str = "none"  # "none" (phase-locked, immediate) | "beat" | "bar"
     ahead_blocks: int = 3  # blocks the mixer thread renders ahead of the callback
     limiter_ceiling_db: float = -0.3
+    # Rendering yields to playback (instrument.deck.RenderLimits): on a 2-core laptop two decks
+    # rendering with onnxruntime's default threads (one per core) took both cores and starved
+    # the mixer thread and the audio server. One thread per deck's render, renders at a lower
+    # OS priority, and at most one render start per deck every 50 ms (20 renders a second,
+    # about one render's length on such a machine) keep a core and the scheduler's favour for
+    # playback; the newest knob state still renders as soon as the interval is over.
+    render_threads: int = 1  # CPU threads per onnxruntime run of a deck; 0: onnxruntime's default (one per core)
+    render_nice: int = 10  # Linux nice value of render and loader threads (0..19; 0 leaves them as they are)
+    min_render_interval_seconds: float = 0.05  # least time between two render starts of one deck
 
     def check(self) -> None:
         def positive_int(name: str, value: Any, low: int = 1, high: int = 1 << 30) -> None:
@@ -120,6 +129,14 @@ class EngineConfig:
         if self.quantize not in QUANTIZE_MODES:
             raise ValueError(f"quantize: expected one of {', '.join(QUANTIZE_MODES)}, got {self.quantize!r}")
         check_number("limiter_ceiling_db", self.limiter_ceiling_db, -60.0, 0.0)
+        positive_int("render_threads", self.render_threads, 0, 256)
+        positive_int("render_nice", self.render_nice, 0, 19)
+        check_number("min_render_interval_seconds", self.min_render_interval_seconds, 0.0, 10.0)
+
+    def render_limits(self) -> RenderLimits:
+        """The decks' render limits from this configuration."""
+        return RenderLimits(threads=self.render_threads or None, nice=self.render_nice,
+                            min_interval_seconds=float(self.min_render_interval_seconds))
 
 
 @dataclass
@@ -180,7 +197,8 @@ class Engine:
         self.mixer.on_swap = self._on_swap
         self.render_settings = RenderSettings(config.sample_rate_hz, config.channels, config.tempo_mode)
         self.workers = [DeckWorker(d, self.board, self.render_settings, provider, self._session_tempo,
-                                   self._report_error, self._on_loaded) for d in range(1, config.decks + 1)]
+                                   self._report_error, self._on_loaded, config.render_limits())
+                        for d in range(1, config.decks + 1)]
         self._listeners: list[Listener] = []
         self._events: Deque[tuple[str, Any, Any]] = collections.deque()  # (kind, address, args)
         self._session_lock = threading.Lock()

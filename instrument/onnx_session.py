@@ -74,18 +74,34 @@ def resolve_provider_name(provider: str) -> str:
     raise ProviderError(f"unknown provider '{provider}': expected one of {', '.join(PROVIDER_CHOICES)}")
 
 
-def _session_options() -> ort.SessionOptions:
+def session_options(threads: int | None = None) -> ort.SessionOptions:
+    """Options for a new session: quiet, and with `threads` set, a bounded CPU footprint.
+
+    ``threads=None`` keeps onnxruntime's defaults (one intra-op thread per physical core).
+    ``threads=n`` runs a graph on at most `n` threads: ``n - 1`` pool threads plus the
+    caller (so with 1 the whole run happens on the calling thread, at its priority), no
+    inter-op parallelism (nodes run one after another), and pool threads that sleep
+    instead of spinning between runs, so a render never holds more cores than it was given.
+    """
     options = ort.SessionOptions()
     options.log_severity_level = _QUIET_SEVERITY
+    if threads is not None:
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+            raise ValueError(f"threads: expected a positive integer or None, got {threads!r}")
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
     return options
 
 
-def _try_session(model: bytes | str, provider: str) -> ort.InferenceSession | None:
+def _try_session(model: bytes | str, provider: str, threads: int | None = None) -> ort.InferenceSession | None:
     """A session whose first provider really is `provider`, or None when it does not load."""
     providers = [provider] if provider == "CPUExecutionProvider" else [provider, "CPUExecutionProvider"]
     try:
         # enable_fallback=0: raise instead of printing "EP Error" and retrying on the CPU.
-        session = ort.InferenceSession(model, sess_options=_session_options(), providers=providers,
+        session = ort.InferenceSession(model, sess_options=session_options(threads), providers=providers,
                                        enable_fallback=0)
     except Exception:
         if provider == "CPUExecutionProvider":
@@ -94,10 +110,13 @@ def _try_session(model: bytes | str, provider: str) -> ort.InferenceSession | No
     return session if session.get_providers()[0] == provider else None
 
 
-def create_session(model: bytes | str, provider: str = "auto") -> tuple[ort.InferenceSession, str]:
+def create_session(model: bytes | str, provider: str = "auto",
+                   threads: int | None = None) -> tuple[ort.InferenceSession, str]:
     """Open `model` (file path or serialized bytes) on `provider`; return (session, provider used).
 
     ``provider`` is "auto", a short name from PROVIDER_NAMES or a full onnxruntime name.
+    ``threads``: the most CPU threads one run may use (see ``session_options``); None keeps
+    onnxruntime's default of one per core.
     Raises ProviderError when a provider named explicitly is not installed or does not
     load, and onnxruntime's own exception when the model cannot be loaded at all.
     """
@@ -111,7 +130,7 @@ def create_session(model: bytes | str, provider: str = "auto") -> tuple[ort.Infe
                                 f"installed: {', '.join(ort.get_available_providers())}")
         candidates = [name]
     for candidate in candidates:
-        session = _try_session(model, candidate)
+        session = _try_session(model, candidate, threads)
         if session is not None:
             return session, candidate
     raise ProviderError(f"provider '{provider}' is installed but did not load (no suitable device or "

@@ -440,9 +440,9 @@ def test_hot_swap_keeps_the_old_model_until_the_new_one_has_rendered(
     released = threading.Event()
     real_load = deck_module.load_bundle
 
-    def slow_load(path: Any, provider: str = "auto") -> Any:
+    def slow_load(path: Any, provider: str = "auto", **options: Any) -> Any:
         released.wait(30)
-        return real_load(path, provider=provider)
+        return real_load(path, provider=provider, **options)
 
     monkeypatch.setattr(deck_module, "load_bundle", slow_load)
     with engine, Feeder(engine) as feeder:
