@@ -131,7 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--midi-map", type=Path, metavar="FILE",
                    help="MIDI mapping file (TOML, docs/midi.md; default: the user's, else the bundled one)")
     p.add_argument("--midi-in", action="append", default=[], metavar="NAME",
-                   help="open the MIDI inputs whose names hold the words of NAME (repeatable; default: the mapping's ports)")
+                   help="open the MIDI inputs whose names hold the words of NAME "
+                        "(repeatable; default: the mapping's ports)")
     p.add_argument("--midi-clock-out", metavar="NAME",
                    help="send MIDI clock to the MIDI output whose name holds the words of NAME")
     p.add_argument("--scene", help="recall this scene (a name in the scene folder, or a .json path) at start")
