@@ -396,7 +396,7 @@ def render_markdown(report: BenchReport, notes: str | None = None) -> str:
     m, b = report.machine, report.bundle
     live = report.live
     lines = ["# Benchmarks", "",
-             "Written by `ganloops bench` (`instrument/bench.py`); every figure below comes from this one run:", "",
+             "Written by `ganloops bench` (`instrument/bench.py`); every figure above the Notes comes from this one run:", "",
              "```sh", report.command, "```", "",
              "## Machine", "",
              _row(["", ""]), _row(["---", "---"]),
