@@ -396,7 +396,8 @@ def render_markdown(report: BenchReport, notes: str | None = None) -> str:
     m, b = report.machine, report.bundle
     live = report.live
     lines = ["# Benchmarks", "",
-             "Written by `ganloops bench` (`instrument/bench.py`); every figure above the Notes comes from this one run:", "",
+             "Written by `ganloops bench` (`instrument/bench.py`); every figure above the Notes comes from this "
+             "one run:", "",
              "```sh", report.command, "```", "",
              "## Machine", "",
              _row(["", ""]), _row(["---", "---"]),
@@ -412,8 +413,8 @@ def render_markdown(report: BenchReport, notes: str | None = None) -> str:
              _row(["load average (1 min) at start", f"{m['load_average_1min']:.2f}"]),
              _row(["date", str(m["date_utc"])]), "",
              "## Model", "",
-             f"`{b['name']}` ({b['family']}, `{b.get('path', '?')}`), {b['sample_rate_hz']} Hz, {b['channels']} channel(s), {b['bars']} bars "
-             f"at {b['bpm']:g} BPM ({b['loop_seconds']:.2f} s), {b['num_ws']} style inputs of {b['w_dim']}; synthesis "
+             f"`{b['name']}` ({b['family']}, `{b.get('path', '?')}`), {b['sample_rate_hz']} Hz, "
+             f"{b['channels']} channel(s), {b['bars']} bars at {b['bpm']:g} BPM ({b['loop_seconds']:.2f} s), {b['num_ws']} style inputs of {b['w_dim']}; synthesis "
              f"graph {(b['synthesis_bytes'] or 0) / 1e6:.1f} MB"
              + (f"; training step {b['training_step']}" if b.get("training_step") is not None else "") + ".", "",
              "## Goals", "",
