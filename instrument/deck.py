@@ -28,7 +28,7 @@ import collections
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Deque
 
@@ -47,6 +47,9 @@ class RenderSettings:
     sample_rate_hz: int
     channels: int
     tempo_mode: str
+
+
+CORRELATION_PROBE_FRAMES = 16384  # loop_correlation compares at most about this many frames
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,22 @@ class RenderedLoop:
     generation: int  # which model load of this deck it belongs to (older ones are dropped)
     render_ms: float = 0.0
     start_frame: int | None = None  # set by journal replay: start the crossfade exactly here
+    _probe: tuple[np.ndarray, np.float64] | None = field(default=None, repr=False, compare=False)
+
+    def correlation_probe(self) -> tuple[np.ndarray, np.float64]:
+        """(subsample, its energy) that ``mixer.loop_correlation`` compares, computed once per loop.
+
+        The render thread computes it before posting the loop, so a swap costs the mixer
+        thread one dot product instead of converting two whole loops; a loop made elsewhere
+        (journal replay) computes it on first use, with the same arithmetic and result.
+        """
+        probe = self._probe
+        if probe is None:
+            x = self.frames
+            step = max(1, x.shape[0] // CORRELATION_PROBE_FRAMES)
+            xs = x[::step].astype(np.float64).ravel()
+            probe = self._probe = (xs, (xs * xs).sum())
+        return probe
 
     def swap_event(self) -> dict[str, Any]:
         """The journal arguments that let a replay render this loop again."""
@@ -245,9 +264,11 @@ class DeckWorker:
         self.renders += 1
         self.render_ms.append(elapsed_ms)
         m = bundle.manifest
-        return RenderedLoop(deck=self.deck, frames=frames, loop_beats=float(m.bars * m.beats_per_bar),
+        loop = RenderedLoop(deck=self.deck, frames=frames, loop_beats=float(m.bars * m.beats_per_bar),
                             bundle_path=str(Path(bundle.path).resolve()), controls=controls, tempo_bpm=tempo_bpm,
                             generation=generation, render_ms=elapsed_ms)
+        loop.correlation_probe()  # here rather than in the mixer thread at the swap
+        return loop
 
     def _post(self, loop: RenderedLoop) -> None:
         with self._mailbox_lock:

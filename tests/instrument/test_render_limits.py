@@ -135,3 +135,25 @@ def test_pacing_spaces_render_starts_and_renders_the_last_state(monkeypatch: pyt
     assert starts[-1][1].knobs[0] == pytest.approx((moves - 1) / moves)
     loop = worker.take()
     assert loop is not None and loop.controls.render_key() == last.render_key()
+
+
+def test_loop_correlation_uses_each_loops_cached_probe_with_the_same_result() -> None:
+    from instrument.mixer import loop_correlation
+    from instrument.deck import RenderedLoop
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((40000, 2)).astype(np.float32)
+    y = (0.6 * x + 0.4 * rng.standard_normal((40000, 2))).astype(np.float32)
+
+    def loop(frames: np.ndarray) -> RenderedLoop:
+        return RenderedLoop(deck=1, frames=frames, loop_beats=4.0, bundle_path="b", controls=DeckControls(),
+                            tempo_bpm=120.0, generation=0)
+
+    a, b = loop(x), loop(y)
+    step = max(1, x.shape[0] // 16384)
+    xs, ys = x[::step].astype(np.float64).ravel(), y[::step].astype(np.float64).ravel()
+    expected = float(min(max((xs * ys).sum() / float(np.sqrt((xs * xs).sum() * (ys * ys).sum())), 0.0), 1.0))
+    assert loop_correlation(a, b) == expected  # bit for bit: journal replays depend on it
+    probe = a.correlation_probe()
+    assert a.correlation_probe() is probe  # computed once per loop
+    assert loop_correlation(a, loop(x[:1000])) == 0.0
