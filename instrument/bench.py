@@ -414,8 +414,8 @@ def render_markdown(report: BenchReport, notes: str | None = None) -> str:
              _row(["date", str(m["date_utc"])]), "",
              "## Model", "",
              f"`{b['name']}` ({b['family']}, `{b.get('path', '?')}`), {b['sample_rate_hz']} Hz, "
-             f"{b['channels']} channel(s), {b['bars']} bars at {b['bpm']:g} BPM ({b['loop_seconds']:.2f} s), {b['num_ws']} style inputs of {b['w_dim']}; synthesis "
-             f"graph {(b['synthesis_bytes'] or 0) / 1e6:.1f} MB"
+             f"{b['channels']} channel(s), {b['bars']} bars at {b['bpm']:g} BPM ({b['loop_seconds']:.2f} s), "
+             f"{b['num_ws']} style inputs of {b['w_dim']}; synthesis graph {(b['synthesis_bytes'] or 0) / 1e6:.1f} MB"
              + (f"; training step {b['training_step']}" if b.get("training_step") is not None else "") + ".", "",
              "## Goals", "",
              _row(["goal", "target", "measured", "verdict"]), _row(["---"] * 4)]
