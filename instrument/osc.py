@@ -53,6 +53,7 @@ from instrument.osc_schema import (
     parse_command,
     state_messages,
 )
+from instrument.controller_stats import RateLimitedLog, ReasonCounters
 from instrument.osc_wire import OscDecodeError, decode_packet, encode_message
 
 log = logging.getLogger("ganloops.osc")
@@ -98,40 +99,8 @@ class SceneBackend(Protocol):
 # ---------------------------------------------------------------------------------------
 
 
-class RateLimitedLog:
-    """At most one log line per key per interval; the next line says how many were held back.
-
-    A fuzzer or a controller stuck sending NaN would otherwise write thousands of lines a
-    second and bury the one line that matters.
-    """
-
-    def __init__(self, logger: logging.Logger, interval_seconds: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self._logger = logger
-        self._interval = interval_seconds
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._last: dict[str, float] = {}
-        self._held: dict[str, int] = {}
-
-    def __call__(self, key: str, message: str, level: int = logging.WARNING, exc_info: bool = False) -> bool:
-        """Log `message` unless `key` logged less than the interval ago; True when it was written."""
-        now = self._clock()
-        with self._lock:
-            last = self._last.get(key)
-            if last is not None and now - last < self._interval:
-                self._held[key] = self._held.get(key, 0) + 1
-                return False
-            self._last[key] = now
-            held = self._held.pop(key, 0)
-        if held:
-            message = f"{message} (+{held} more like this since the last line)"
-        self._logger.log(level, message, exc_info=exc_info)
-        return True
-
-
-class OscStats:
-    """Thread-safe counters: traffic, acceptances, and rejections per reason."""
+class OscStats(ReasonCounters):
+    """Thread-safe counters of the OSC server: traffic, acceptances, and rejections per reason."""
 
     COUNTERS: tuple[str, ...] = (
         "datagrams",           # datagrams received
@@ -145,31 +114,7 @@ class OscStats:
     )
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._counts = dict.fromkeys(self.COUNTERS, 0)
-        self._rejected = dict.fromkeys(REASONS, 0)
-
-    def add(self, name: str, n: int = 1) -> None:
-        with self._lock:
-            self._counts[name] += n
-
-    def reject(self, reason: str) -> None:
-        with self._lock:
-            self._rejected[reason] += 1
-
-    @property
-    def rejected(self) -> dict[str, int]:
-        """Rejections per reason (every reason of osc_schema.REASONS, zeros included)."""
-        with self._lock:
-            return dict(self._rejected)
-
-    def snapshot(self) -> dict[str, int]:
-        """Every counter, then "rejected" (the total) and "rejected/<reason>" for each reason."""
-        with self._lock:
-            out = dict(self._counts)
-            out["rejected"] = sum(self._rejected.values())
-            out.update({f"rejected/{reason}": n for reason, n in self._rejected.items()})
-            return out
+        super().__init__(self.COUNTERS, REASONS)
 
 
 # ---------------------------------------------------------------------------------------

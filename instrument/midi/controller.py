@@ -58,7 +58,7 @@ from instrument.midi.ports import (
 )
 from instrument.midi.stats import MidiStats
 from instrument.midi.targets import resolve_target
-from instrument.osc import RateLimitedLog
+from instrument.controller_stats import RateLimitedLog
 
 log = logging.getLogger("ganloops.midi")
 

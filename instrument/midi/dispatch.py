@@ -64,7 +64,7 @@ from instrument.midi.wire import (
     MidiMessage,
     MidiTokenizer,
 )
-from instrument.osc import RateLimitedLog
+from instrument.controller_stats import RateLimitedLog
 from instrument.osc_schema import state_messages
 
 log = logging.getLogger("ganloops.midi")

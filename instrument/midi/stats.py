@@ -2,13 +2,13 @@
 
 Like the OSC server's, so a performer (or a test) can tell "my controller sends nothing"
 from "it sends, and the mapping has no use for it" from "it sends garbage". Rejections
-are also logged, at most once a second per reason (``instrument.osc.RateLimitedLog``), so a
+are also logged, at most once a second per reason (``instrument.controller_stats.RateLimitedLog``), so a
 faulty cable that sprays bytes cannot bury the one line that matters.
 """
 
 from __future__ import annotations
 
-import threading
+from instrument.controller_stats import ReasonCounters
 
 REASONS: tuple[str, ...] = (
     "malformed",       # bytes that made no message: stray data, cut-short messages, undefined status bytes
@@ -36,37 +36,8 @@ COUNTERS: tuple[str, ...] = (
 )
 
 
-class MidiStats:
-    """Thread-safe counters; ``snapshot()`` adds "rejected" and "rejected/<reason>"."""
+class MidiStats(ReasonCounters):
+    """Thread-safe counters of the MIDI side; ``snapshot()`` adds "rejected" and "rejected/<reason>"."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._counts = dict.fromkeys(COUNTERS, 0)
-        self._rejected = dict.fromkeys(REASONS, 0)
-
-    def add(self, name: str, n: int = 1) -> None:
-        with self._lock:
-            self._counts[name] += n
-
-    def reject(self, reason: str, n: int = 1) -> None:
-        with self._lock:
-            self._rejected[reason] += n
-
-    def __getitem__(self, name: str) -> int:
-        """A counter, or a rejection count as "rejected/<reason>"."""
-        with self._lock:
-            if name in self._counts:
-                return self._counts[name]
-            return self._rejected[name.removeprefix("rejected/")]
-
-    @property
-    def rejected(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self._rejected)
-
-    def snapshot(self) -> dict[str, int]:
-        with self._lock:
-            out = dict(self._counts)
-            out["rejected"] = sum(self._rejected.values())
-            out.update({f"rejected/{reason}": n for reason, n in self._rejected.items()})
-            return out
+        super().__init__(COUNTERS, REASONS)
