@@ -50,6 +50,7 @@ from export.onnx_export import (
     export_synthesis,
     prepare_for_export,
 )
+from instrument.atomic import atomic_write_text
 from instrument.bundle import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -361,6 +362,4 @@ def replace_directions(bundle_dir: str | Path, directions: list[Mapping[str, Any
     data = json.loads(path.read_text(encoding="utf-8"))
     data["directions"] = [dict(d) for d in directions]
     parse_manifest(json.loads(json.dumps(data, allow_nan=False)), where=str(path))
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    _write_json(tmp, data)
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(data, indent=1, allow_nan=False) + "\n")

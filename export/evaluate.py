@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 import tempfile
 import time
@@ -53,6 +52,7 @@ from export.descriptors import (
     spectral_centroid_hz,
     to_mono,
 )
+from instrument.atomic import atomic_path, atomic_write_text
 from instrument.bundle import MANIFEST_NAME, Bundle, BundleError, load_bundle
 from instrument.onnx_session import PROVIDER_CHOICES
 
@@ -331,27 +331,17 @@ def render_walk(bundle: Bundle, bars: int, psi: float, random_pairs: np.ndarray)
 # ---------------------------------------------------------------------------------------
 
 
-def _tmp_path(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
-
-
 def write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
     """JSON (no NaN) into a hidden sibling file, then renamed over `path`."""
-    tmp = _tmp_path(path)
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(json.dumps(data, indent=1, allow_nan=False) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(data, indent=1, allow_nan=False) + "\n")
 
 
 def write_wav_atomic(path: Path, audio: np.ndarray, sample_rate_hz: int) -> None:
     """audio [channels, samples] as 16-bit WAV, written beside `path` then renamed over it."""
     import soundfile
 
-    tmp = _tmp_path(path)
-    soundfile.write(str(tmp), np.clip(audio.T, -1.0, 1.0), sample_rate_hz, subtype="PCM_16", format="WAV")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        soundfile.write(str(tmp), np.clip(audio.T, -1.0, 1.0), sample_rate_hz, subtype="PCM_16", format="WAV")
 
 
 _AXIS_LABELS: dict[str, str] = {
@@ -411,9 +401,8 @@ def write_plot(path: Path, generated: Sequence[LoopReport], real: Sequence[LoopR
         ax.set_xlabel(f"bar of the latent walk (key points every {WALK_BARS_PER_KEY} bars, dashed)")
         ax.set_ylabel(label)
     fig.suptitle(title)
-    tmp = _tmp_path(path)
-    fig.savefig(tmp, format="png", dpi=80)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=80)
 
 
 # ---------------------------------------------------------------------------------------

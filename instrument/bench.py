@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from instrument.atomic import atomic_write_text
 from instrument.bench_jack import BenchError
 from instrument.bench_live import LiveFigures, run_live
 from instrument.bench_render import RenderFigures, checkpoint_snapshot, measure_render
@@ -449,19 +450,7 @@ def existing_notes(path: Path) -> str | None:
     return None
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary sibling renamed into place: never half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+write_atomically = atomic_write_text
 
 
 # ---------------------------------------------------------------------------------------

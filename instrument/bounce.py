@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +52,7 @@ import soundfile as sf
 from tqdm import tqdm
 
 from instrument import dsp
+from instrument.atomic import atomic_path
 from instrument.bundle import Bundle, BundleError, load_bundle, read_manifest
 from instrument.controls import TEMPO_RANGE_BPM, DeckControls
 from instrument.deck import RenderSettings, adapt_raw, render_loop
@@ -354,10 +354,9 @@ def write_walk_plot(png: Path, audio: np.ndarray, sample_rate_hz: int, bar: floa
         ax.grid(alpha=0.3)
     fig.suptitle(f"latent walk, {audio.shape[0] / bar:.0f} bars")
     fig.tight_layout()
-    temp = png.with_name(f".{png.name}.tmp-{os.getpid()}")
     try:
-        fig.savefig(temp, format="png", dpi=100)
-        os.replace(temp, png)
+        with atomic_path(png) as temp:
+            fig.savefig(temp, format="png", dpi=100)
     finally:
         plt.close(fig)
         temp.unlink(missing_ok=True)
@@ -504,9 +503,8 @@ def write_audio(path: Path, blocks: Iterable[np.ndarray], sample_rate_hz: int, c
                 output: OutputSettings, total_frames: int | None = None) -> int:
     """Write blocks [frames, channels] to `path` atomically (temporary file, then rename); frames written."""
     file_format, subtype = output_format(path, output.bit_depth)
-    temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     frames = 0
-    try:
+    with atomic_path(path) as temp:
         with sf.SoundFile(str(temp), "w", samplerate=sample_rate_hz, channels=channels, subtype=subtype,
                           format=file_format) as f, \
                 tqdm(total=total_frames, desc=f"write {path.name}", unit="frame", unit_scale=True,
@@ -515,10 +513,6 @@ def write_audio(path: Path, blocks: Iterable[np.ndarray], sample_rate_hz: int, c
                 f.write(block)
                 frames += block.shape[0]
                 bar.update(block.shape[0])
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
     return frames
 
 

@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Protocol
 
+from instrument.atomic import atomic_write_text
+
 __all__ = [
     "SCENE_FORMAT",
     "SCENE_FORMAT_VERSION",
@@ -86,25 +88,6 @@ def scenes_folder(environ: Mapping[str, str] | None = None) -> Path:
     if home:
         return Path(home).expanduser() / "scenes"
     return Path.home() / ".local" / "share" / "ganloops" / "scenes"
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write `text` to `path` so that readers see the old file or the new one, never a part.
-
-    The text goes to a hidden temporary file in the same folder, is synced, and is renamed
-    over `path` (an atomic replace on POSIX and Windows).
-    """
-    temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(temp, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-
 
 def _one_line(error: BaseException, limit: int = 160) -> str:
     text = " ".join(str(error).split()) or type(error).__name__

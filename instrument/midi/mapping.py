@@ -573,7 +573,7 @@ def mapping_to_toml(mapping: MidiMapping, header: str = "") -> str:
 
 def save_mapping(mapping: MidiMapping, path: str | Path, header: str = "") -> Path:
     """Write `mapping` to `path` atomically (the old file stays whole if anything fails)."""
-    from instrument.scenes import atomic_write_text
+    from instrument.atomic import atomic_write_text
 
     p = Path(path).expanduser()
     text = mapping_to_toml(mapping, header)
