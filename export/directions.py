@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import torch
@@ -177,25 +177,40 @@ def _effective_weight(layer: nn.Module) -> torch.Tensor:
     return layer.weight * getattr(layer, "weight_gain", 1.0)
 
 
+def _style_layer_weights(layers: Iterable[nn.Module]) -> list[torch.Tensor]:
+    """The affine maps from w of style layers: ``conv.affine`` (modulated) or ``style_scale``/``style_shift`` (AdaIN)."""
+    mats = []
+    for layer in layers:
+        if layer.style_mode == "modulated":
+            mats.append(_effective_weight(layer.conv.affine))
+        else:
+            mats += [_effective_weight(layer.style_scale), _effective_weight(layer.style_shift)]
+    return mats
+
+
 def sefa_weight_matrix(generator: nn.Module) -> np.ndarray:
     """A [rows, w_dim]: the weights of the layers that first consume w, stacked.
 
     Style generator: every style layer's affine map (``conv.affine`` of a modulated
     layer, ``style_scale`` and ``style_shift`` of an AdaIN layer) and the to-audio layer's
-    affine map. WaveGAN: the dense layer that turns z (= w) into the first feature map.
+    affine map. Grid generator: the same for its pattern and voice layers, plus the affine
+    maps to the velocities and to the envelopes' decay. WaveGAN: the dense layer that turns
+    z (= w) into the first feature map.
     """
+    from training.models.style_grid import StyleGridGenerator
     from training.models.style_wavegan import StyleWaveGANGenerator
     from training.models.wavegan import WaveGANGenerator
 
     with torch.no_grad():
         if isinstance(generator, StyleWaveGANGenerator):
-            mats = []
-            for layer in generator.layers:
-                if layer.style_mode == "modulated":
-                    mats.append(_effective_weight(layer.conv.affine))
-                else:
-                    mats += [_effective_weight(layer.style_scale), _effective_weight(layer.style_shift)]
+            mats = _style_layer_weights(generator.layers)
             mats.append(_effective_weight(generator.to_audio.conv.affine))
+            a = torch.cat(mats)
+        elif isinstance(generator, StyleGridGenerator):
+            mats = _style_layer_weights(generator.pattern_layers)
+            mats.append(_effective_weight(generator.to_velocity.affine))
+            mats += _style_layer_weights(generator.voice_layers)
+            mats += [_effective_weight(generator.to_audio.conv.affine), _effective_weight(generator.envelope.decay)]
             a = torch.cat(mats)
         elif isinstance(generator, WaveGANGenerator):
             a = generator.dense.weight

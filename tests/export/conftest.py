@@ -36,6 +36,10 @@ FAMILY_CONFIGS: dict[str, GeneratorConfig] = {
                                upsample_layers=2, stride=4, kernel_size=5, upsample="nearest"),
     "style_wavegan": GeneratorConfig(family="style_wavegan", z_dim=8, w_dim=6, channels=16, min_channels=8,
                                      upsample_layers=2, stride=4, kernel_size=5, mapping_layers=2),
+    # 16 steps do not divide 2100 samples either: the grid is resampled onto the loop.
+    "style_grid": GeneratorConfig(family="style_grid", z_dim=8, w_dim=6, channels=16, min_channels=8,
+                                  upsample_layers=2, stride=4, kernel_size=5, mapping_layers=2, grid_steps=16,
+                                  voices=3, voice_steps=2),
 }
 FAMILIES = list(FAMILY_CONFIGS)
 

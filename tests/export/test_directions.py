@@ -104,6 +104,17 @@ def test_sefa_stacks_the_style_affine_layers_of_the_style_generator(style_mode: 
     assert a.shape[1] == g.w_dim
 
 
+def test_sefa_for_the_grid_generator_stacks_every_map_from_w() -> None:
+    cfg = GeneratorConfig(family="style_grid", z_dim=8, w_dim=6, channels=16, min_channels=8, upsample_layers=2,
+                          stride=4, kernel_size=5, mapping_layers=2, grid_steps=8, voices=3, voice_steps=2)
+    g = build_generator(cfg, loop_samples=512)
+    affines = ([layer.conv.affine for layer in g.pattern_layers] + [g.to_velocity.affine]
+               + [layer.conv.affine for layer in g.voice_layers] + [g.to_audio.conv.affine, g.envelope.decay])
+    expected = np.concatenate([(f.weight * f.weight_gain).detach().numpy() for f in affines])
+    np.testing.assert_allclose(sefa_weight_matrix(g), expected, rtol=1e-6)
+    assert expected.shape == (2 * 16 + 16 + (16 + 16 + 8) + 8 + 3, 6)  # rows: the input width of each
+
+
 def test_sefa_for_wavegan_is_the_first_dense_layer() -> None:
     cfg = GeneratorConfig(family="wavegan", z_dim=8, w_dim=8, channels=16, min_channels=8, upsample_layers=2,
                           stride=4, kernel_size=5)
@@ -175,7 +186,7 @@ def test_measurement_follows_the_knob_travel() -> None:
 # ---------------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["wavegan", "style_wavegan"])
+@pytest.fixture(params=["wavegan", "style_wavegan", "style_grid"])
 def ex(request: pytest.FixtureRequest, exported: dict[str, Exported]) -> Exported:
     return exported[request.param]
 

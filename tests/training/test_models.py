@@ -30,6 +30,7 @@ from training.models.layers import (
 )
 
 STYLE_MODES = ("modulated", "adain")
+WAVEFORM_FAMILIES = ("wavegan", "style_wavegan")  # upsampling stacks over the whole loop (not the grid family)
 
 
 def tiny(family: str, **overrides: object) -> GeneratorConfig:
@@ -49,12 +50,14 @@ def all_generator_configs() -> list[GeneratorConfig]:
                 for noise_inputs in (True, False):
                     configs.append(tiny("style_wavegan", upsample=upsample, seamless=seamless,
                                         style_mode=style_mode, noise_inputs=noise_inputs))
+                    configs.append(tiny("style_grid", upsample=upsample, seamless=seamless,
+                                        style_mode=style_mode, noise_inputs=noise_inputs, grid_steps=8, voices=3))
     return configs
 
 
 def config_id(cfg: GeneratorConfig) -> str:
     parts = [cfg.family, cfg.upsample, "seamless" if cfg.seamless else "zero-pad"]
-    if cfg.family == "style_wavegan":
+    if cfg.family.startswith("style_"):
         parts += [cfg.style_mode, "noise" if cfg.noise_inputs else "no-noise"]
     return "-".join(parts)
 
@@ -173,7 +176,7 @@ def test_generator_shape_and_range(cfg: GeneratorConfig, loop_samples: int) -> N
     assert audio.std() > 1e-4, "a silent generator cannot learn"
 
 
-@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("family", WAVEFORM_FAMILIES)
 @pytest.mark.parametrize("loop_samples,layers,resampled", [(16384, 5, False), (65536, 6, False), (82688, 5, True)])
 def test_generator_produces_the_exact_loop_length(family: str, loop_samples: int, layers: int,
                                                   resampled: bool) -> None:
@@ -328,7 +331,7 @@ def roll_first_layer(gen: Generator, steps: int) -> None:
             gen.const.copy_(gen.const.roll(steps, dims=-1))  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("family", WAVEFORM_FAMILIES)
 @pytest.mark.parametrize("upsample", ["transposed", "nearest"])
 def test_generator_is_circularly_equivariant_after_its_first_layer(family: str, upsample: str) -> None:
     """Rolling the first layer's output by one step rolls the loop by stride**layers samples,
@@ -504,7 +507,7 @@ def test_mapping_and_synthesis_export_to_onnx_with_a_dynamic_batch(family: str, 
 # ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("field,value,message", [
-    ("family", "stylegan", "model.generator.family: expected 'wavegan' or 'style_wavegan', got 'stylegan'"),
+    ("family", "stylegan", "model.generator.family: expected 'wavegan', 'style_wavegan' or 'style_grid', got 'stylegan'"),
     ("style_mode", "foo", "model.generator.style_mode: expected 'modulated' or 'adain', got 'foo'"),
     ("upsample", "linear", "model.generator.upsample: expected 'transposed' or 'nearest', got 'linear'"),
     ("z_dim", 0, "model.generator.z_dim: expected a positive integer, got 0"),

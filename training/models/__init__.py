@@ -20,12 +20,14 @@ from torch import nn
 
 from training.models.base import NOISE_MODES, Generator, split_layer_groups
 from training.models.config import DiscriminatorConfig, GeneratorConfig, check_positive_int
+from training.models.style_grid import StyleGridGenerator
 from training.models.style_wavegan import StyleWaveGANGenerator
 from training.models.wavegan import WaveGANDiscriminator, WaveGANGenerator
 
 _GENERATORS: dict[str, Callable[[GeneratorConfig, int, int], Generator]] = {
     "wavegan": WaveGANGenerator,
     "style_wavegan": StyleWaveGANGenerator,
+    "style_grid": StyleGridGenerator,
 }
 
 FAMILIES: tuple[str, ...] = tuple(_GENERATORS)
@@ -56,6 +58,7 @@ __all__ = [
     "DiscriminatorConfig",
     "Generator",
     "GeneratorConfig",
+    "StyleGridGenerator",
     "StyleWaveGANGenerator",
     "WaveGANDiscriminator",
     "WaveGANGenerator",

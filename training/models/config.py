@@ -14,14 +14,14 @@ from typing import Any
 GENERATOR_PREFIX = "model.generator"
 DISCRIMINATOR_PREFIX = "model.discriminator"
 
-GENERATOR_FAMILIES: tuple[str, ...] = ("wavegan", "style_wavegan")
+GENERATOR_FAMILIES: tuple[str, ...] = ("wavegan", "style_wavegan", "style_grid")
 UPSAMPLE_MODES: tuple[str, ...] = ("transposed", "nearest")
 STYLE_MODES: tuple[str, ...] = ("modulated", "adain")
 
 
 def _choices(options: tuple[str, ...]) -> str:
     quoted = [repr(o) for o in options]
-    return " or ".join(quoted) if len(quoted) == 2 else ", ".join(quoted)
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
 def check_positive_int(name: str, value: Any, minimum: int = 1) -> None:
@@ -50,7 +50,7 @@ class GeneratorConfig:
     ``min_channels``. ``upsample_layers`` layers each stretch time by ``stride``.
     """
 
-    family: str = "style_wavegan"        # "wavegan" | "style_wavegan"
+    family: str = "style_wavegan"        # "wavegan" | "style_wavegan" | "style_grid"
     z_dim: int = 128
     w_dim: int = 128                     # wavegan: w == z, so w_dim is forced to z_dim
     channels: int = 256
@@ -64,6 +64,10 @@ class GeneratorConfig:
     style_mode: str = "modulated"        # "modulated" (StyleGAN2 mod/demod) | "adain"
     noise_inputs: bool = True            # style only: per-layer noise with learned strength
     seamless: bool = True                # circular ops so the loop's end joins its start
+    grid_steps: int = 32                 # style_grid: steps per loop (2 bars of 16ths = 32)
+    voices: int = 8                      # style_grid: one-shot sounds the pattern plays
+    voice_steps: int = 4                 # style_grid: length of a one-shot, in steps
+    pattern_layers: int = 2              # style_grid: modulated layers of the pattern network
 
     def __post_init__(self) -> None:
         self.validate()
@@ -73,7 +77,7 @@ class GeneratorConfig:
         p = GENERATOR_PREFIX
         _check_choice(f"{p}.family", self.family, GENERATOR_FAMILIES)
         for name in ("z_dim", "w_dim", "channels", "min_channels", "upsample_layers", "kernel_size",
-                     "mapping_layers"):
+                     "mapping_layers", "grid_steps", "voices", "voice_steps", "pattern_layers"):
             check_positive_int(f"{p}.{name}", getattr(self, name))
         check_positive_int(f"{p}.stride", self.stride, minimum=2)
         if self.min_channels > self.channels:
