@@ -28,8 +28,9 @@ def test_presets_set_what_they_promise() -> None:
     assert load_config(preset="wavegan").model.generator.family == "wavegan"
     assert load_config(preset="style_wavegan").model.generator.family == "style_wavegan"
     cpu = load_config(preset="default_cpu")
-    assert cpu.model.generator.family == "style_wavegan"
+    assert cpu.model.generator.family == "style_grid"
     assert (cpu.data.sample_rate_hz, cpu.data.bars) == (22050, 2)
+    assert cpu.model.generator.grid_steps == 2 * 16  # 2 bars of 16th notes
 
 
 @pytest.mark.parametrize("preset", list_presets())
