@@ -410,7 +410,9 @@ def render_markdown(report: BenchReport, notes: str | None = None) -> str:
              _row(["torch", str(m["torch"] or "not installed")]),
              _row(["audio", "-" if live is None else
                    f"JACK dummy driver ({live.jackd_version or 'jackd'}), {live.sample_rate_hz} Hz, "
-                   f"{live.block_frames} frames per block, not realtime-scheduled"]),
+                   f"{live.block_frames} frames per block, "
+                   + ("realtime-scheduled (jackd -R: SCHED_FIFO for jackd and the audio callback)" if live.realtime
+                      else "not realtime-scheduled")]),
              _row(["load average (1 min) at start", f"{m['load_average_1min']:.2f}"]),
              _row(["date", str(m["date_utc"])]), "",
              "## Model", "",
@@ -470,6 +472,9 @@ def bench_parser() -> argparse.ArgumentParser:
     p.add_argument("--moves", type=int, default=200, metavar="N", help="knob moves timed for latency (default 200)")
     p.add_argument("--rounds", type=int, default=30, metavar="N",
                    help="interleaved timing rounds for the render speed (default 30)")
+    p.add_argument("--realtime", action="store_true",
+                   help="run the JACK server realtime-scheduled (jackd -R), as on stage; needs the rights "
+                        "(root or an rtprio limit)")
     p.add_argument("--out", type=Path, metavar="FILE.md", help="write the report as markdown (e.g. docs/benchmarks.md)")
     p.add_argument("--json", type=Path, metavar="FILE", help="write every figure as JSON")
     p.add_argument("--provider", choices=PROVIDER_CHOICES, default="auto",
@@ -528,7 +533,7 @@ def _measure(args: argparse.Namespace, argv: list[str], bundle: Any, machine: di
     try:
         live = run_live(Path(args.bundle), args.provider, args.moves, args.soak_seconds,
                         still_seconds=args.still_seconds, sample_rate_hz=DEFAULT_SAMPLE_RATE_HZ,
-                        block_frames=DEFAULT_BLOCK_FRAMES, progress=progress)
+                        block_frames=DEFAULT_BLOCK_FRAMES, realtime=args.realtime, progress=progress)
     except (BenchError, AudioError) as e:
         live_skipped = str(e)
         progress(f"live figures not measured: {live_skipped}")

@@ -33,17 +33,23 @@ class BenchError(RuntimeError):
 class DummyJack:
     """``jackd -d dummy`` under a unique server name, started and stopped by its process id.
 
-    ``--no-realtime`` because the bench must not need realtime scheduling rights (a stage
-    setup would have them, which can only make the figures better); ``-t`` gives a client
+    ``--no-realtime`` by default, because the bench must not need realtime scheduling rights;
+    ``realtime=True`` runs it as a stage setup does (``-R -P 70``: jackd's driver thread and
+    every client's process thread, ganloops' audio callback included, get SCHED_FIFO), which
+    needs the rights (root, or the ``audio`` group's rtprio limit). ``-t`` gives a client
     two seconds before jackd drops it, so a hiccup on a loaded machine shows as xruns rather
     than as a lost device.
     """
 
-    def __init__(self, sample_rate_hz: int = 48000, period_frames: int = 256, client_timeout_ms: int = 2000) -> None:
+    REALTIME_PRIORITY = 70
+
+    def __init__(self, sample_rate_hz: int = 48000, period_frames: int = 256, client_timeout_ms: int = 2000,
+                 realtime: bool = False) -> None:
         self.name = f"ganloops-bench-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.sample_rate_hz = sample_rate_hz
         self.period_frames = period_frames
         self.client_timeout_ms = client_timeout_ms
+        self.realtime = realtime
         self.log_path = Path(tempfile.gettempdir()) / f"{self.name}.log"
         self.proc: subprocess.Popen | None = None
         self.version = ""
@@ -56,7 +62,8 @@ class DummyJack:
         if not probe.available:
             raise BenchError("libjack not found: the live figures need JACK (Debian: apt install jackd2)")
         self.version = _jackd_version(jackd)
-        cmd = [jackd, "--no-realtime", "-n", self.name, "-t", str(self.client_timeout_ms),
+        scheduling = ["-R", "-P", str(self.REALTIME_PRIORITY)] if self.realtime else ["--no-realtime"]
+        cmd = [jackd, *scheduling, "-n", self.name, "-t", str(self.client_timeout_ms),
                "-d", "dummy", "-r", str(self.sample_rate_hz), "-p", str(self.period_frames)]
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

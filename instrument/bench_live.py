@@ -227,6 +227,7 @@ class LiveFigures:
     jack_server: str
     jack_pid: int | None
     jackd_version: str
+    realtime: bool  # jackd (and so the audio callback) ran with SCHED_FIFO
     device: str
     sample_rate_hz: int
     block_frames: int
@@ -237,7 +238,7 @@ class LiveFigures:
 
     def to_json(self) -> dict[str, Any]:
         return {"jack_server": self.jack_server, "jack_pid": self.jack_pid, "jackd_version": self.jackd_version,
-                "device": self.device, "sample_rate_hz": self.sample_rate_hz, "block_frames": self.block_frames,
+                "realtime": self.realtime, "device": self.device, "sample_rate_hz": self.sample_rate_hz, "block_frames": self.block_frames,
                 "provider": self.provider, "latency": self.latency.to_json(), "still": self.still.to_json(),
                 "soak": self.soak.to_json()}
 
@@ -485,7 +486,7 @@ def _wait_until_playing(engine: Engine, timeout_seconds: float) -> None:
 
 
 def run_live(bundle: Path, provider: str, moves: int, soak_seconds: float, still_seconds: float = 60.0,
-             sample_rate_hz: int = 48000, block_frames: int = 256, seed: int = 0,
+             sample_rate_hz: int = 48000, block_frames: int = 256, seed: int = 0, realtime: bool = False,
              progress: Progress = lambda line: None) -> LiveFigures:
     """Start a private JACK server, play `bundle` on two decks through it, and measure (module doc)."""
     from instrument.audio import AudioOutput
@@ -497,9 +498,10 @@ def run_live(bundle: Path, provider: str, moves: int, soak_seconds: float, still
     rng = np.random.default_rng(seed)
     callbacks_per_second = sample_rate_hz / block_frames
     capacity = int((soak_seconds + still_seconds + moves * 1.5 + 120.0) * callbacks_per_second) + 1024
-    with DummyJack(sample_rate_hz, block_frames) as jack, jack.as_default_server(), \
+    with DummyJack(sample_rate_hz, block_frames, realtime=realtime) as jack, jack.as_default_server(), \
             tempfile.TemporaryDirectory(prefix="ganloops-bench-") as scratch:
-        progress(f"JACK dummy server '{jack.name}' at {sample_rate_hz} Hz, {block_frames} frames per period")
+        progress(f"JACK dummy server '{jack.name}' at {sample_rate_hz} Hz, {block_frames} frames per period"
+                 + (", realtime" if realtime else ""))
         engine = Engine(EngineConfig(sample_rate_hz=sample_rate_hz, block_frames=block_frames, channels=2, decks=2),
                         provider=provider)
         engine.set_seed(2, 1)  # deck 2 plays another loop of the same model
@@ -537,6 +539,7 @@ def run_live(bundle: Path, provider: str, moves: int, soak_seconds: float, still
                                   block_ms=block_frames / sample_rate_hz * 1000.0,
                                   device_latency_ms=device_latency_ms)
         provider_used = engine.stats.provider
-        return LiveFigures(jack_server=jack.name, jack_pid=jack.pid, jackd_version=jack.version, device=device,
+        return LiveFigures(jack_server=jack.name, jack_pid=jack.pid, jackd_version=jack.version, realtime=realtime,
+                           device=device,
                            sample_rate_hz=sample_rate_hz, block_frames=block_frames, provider=provider_used,
                            latency=latency, still=still, soak=soak)

@@ -199,6 +199,16 @@ def test_jackd_xruns_are_told_apart_by_who_was_late() -> None:
     assert not jack.log_path.exists() and jack.xruns() == (0, 0)
 
 
+@pytest.mark.parametrize("realtime", [False, True])
+def test_the_bench_server_runs_realtime_only_when_asked(realtime: bool) -> None:
+    """A stage setup runs jackd with SCHED_FIFO; the CI machine's root has the right to."""
+    require_jackd()
+    with bench_jack.DummyJack(realtime=realtime) as jack:
+        log = jack.log_path.read_text()
+    mode = "realtime mode with priority 70" if realtime else "non-realtime mode"
+    assert f"JACK server starting in {mode}" in log
+
+
 def test_without_jackd_the_live_figures_say_why(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bench_jack.shutil, "which", lambda name: None)
     with pytest.raises(bench_jack.BenchError, match=r"^jackd not found: .*apt install jackd2"):
