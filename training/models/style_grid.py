@@ -47,6 +47,11 @@ from training.models.wavegan import layer_channels
 _CONST_NOISE_SEED = 0x9121D
 # Initial bias of the velocity logits: sigmoid(-1) = 0.27, a sparse-ish pattern to start from.
 _VELOCITY_BIAS = -1.0
+# The loop's level and the velocity biases are single numbers that must travel far (tens of
+# dB) early in training: stored divided by this factor and multiplied back (the equalised
+# learning rate trick), an optimiser step moves them this many times faster. Without it the
+# critic told generated loops apart by their level alone for thousands of steps.
+LEVEL_LR_MULTIPLIER = 25.0
 ATTACK_SAMPLES = 22          # attack ramp (1 ms at 22.05 kHz), at most 1/8 of a one-shot
 FADE_OUT_SHARE = 0.1         # last share of a one-shot that fades to silence
 
@@ -108,7 +113,7 @@ class StyleGridGenerator(Generator):
                        noise_generator=noise_generator)
             for _ in range(cfg.pattern_layers))
         self.to_velocity = ModulatedConv1d(cfg.channels, cfg.voices, 1, cfg.w_dim, demodulate=False)
-        self.velocity_bias = nn.Parameter(torch.full((cfg.voices,), _VELOCITY_BIAS))
+        self.velocity_bias = nn.Parameter(torch.full((cfg.voices,), _VELOCITY_BIAS / LEVEL_LR_MULTIPLIER))
 
         # Voices: the style-based WaveGAN's stack, zero-padded, one learned constant per voice.
         voice_cfg = dataclasses.replace(cfg, seamless=False)
@@ -126,7 +131,8 @@ class StyleGridGenerator(Generator):
         self.voice_layers = nn.ModuleList(layers)
         self.to_audio = ToAudio(in_channels, channels, cfg.w_dim)
         self.envelope = VoiceEnvelope(cfg.voices, self.voice_samples, cfg.w_dim)
-        self.mix_gain = nn.Parameter(torch.tensor(1.0 / math.sqrt(cfg.voices)))
+        self.mix_gain_init = 1.0 / math.sqrt(cfg.voices)
+        self.log_mix_gain = nn.Parameter(torch.zeros(()))   # natural log of the gain, / LEVEL_LR_MULTIPLIER
         self.resampler: nn.Module = (
             LoopResampler(self.grid_samples, loop_samples, circular=cfg.seamless)
             if self.grid_samples != loop_samples else nn.Identity()
@@ -135,6 +141,10 @@ class StyleGridGenerator(Generator):
     def _map(self, z: Tensor) -> Tensor:
         return self.mapping_network(z)
 
+    def mix_gain(self) -> Tensor:
+        """The gain on the sum of the voices (learned in the log domain, see LEVEL_LR_MULTIPLIER)."""
+        return self.mix_gain_init * torch.exp(self.log_mix_gain * LEVEL_LR_MULTIPLIER)
+
     # -- the three parts ---------------------------------------------------------------
 
     def velocities(self, ws: Tensor) -> Tensor:
@@ -142,7 +152,8 @@ class StyleGridGenerator(Generator):
         x = self.pattern_const.unsqueeze(0).expand(ws.shape[0], -1, -1)
         for i, layer in enumerate(self.pattern_layers):
             x = layer(x, ws[:, i], self.noise_mode)
-        logits = self.to_velocity(x, ws[:, len(self.pattern_layers) - 1]) + self.velocity_bias.view(1, -1, 1)
+        bias = self.velocity_bias * LEVEL_LR_MULTIPLIER
+        logits = self.to_velocity(x, ws[:, len(self.pattern_layers) - 1]) + bias.view(1, -1, 1)
         return torch.sigmoid(logits)
 
     def one_shots(self, ws: Tensor) -> Tensor:
@@ -180,6 +191,6 @@ class StyleGridGenerator(Generator):
 
     def synthesis(self, ws: Tensor) -> Tensor:
         self._check_ws(ws)
-        audio = self.sequence(self.velocities(ws), self.one_shots(ws)) * self.mix_gain
+        audio = self.sequence(self.velocities(ws), self.one_shots(ws)) * self.mix_gain()
         # Resample before tanh: a sinc interpolator can overshoot, tanh keeps audio in [-1, 1].
         return torch.tanh(self.resampler(audio))
