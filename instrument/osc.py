@@ -22,6 +22,10 @@ What it promises (docs/osc.md is the user's reference):
   for long); feedback has its own thread, so a flood of changes coalesces per address
   instead of queueing without bound.
 - Bundle time tags are honoured on a scheduler thread (see ``TimeTagScheduler``).
+- A burst is held by a large socket receive buffer (``RECEIVE_BUFFER_BYTES``, 4 MiB, asked
+  for with SO_RCVBUF; the kernel may give less, capped at net.core.rmem_max, which is logged
+  once at start, never an error): datagrams the kernel drops because the buffer is full
+  never reach the server and cannot be counted.
 
 The socket thread is python-osc's ``socketserver``-based UDP server; decoding is
 ``osc_wire``'s strict decoder (see there for why not python-osc's).
@@ -34,6 +38,8 @@ import ipaddress
 import itertools
 import logging
 import numbers
+import socket
+import sys
 import threading
 import time
 from pathlib import Path
@@ -61,6 +67,11 @@ log = logging.getLogger("ganloops.osc")
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9000
 POLL_SECONDS = 0.1  # how fast stop() is noticed by the socket, scheduler and feedback threads
+# The socket's receive buffer holds what arrives while the server thread is busy. Linux's
+# default (net.core.rmem_default, 208 KiB, about 300 small datagrams) overflowed in a burst:
+# at 71 000 datagrams/s, 38 % were dropped by the kernel before the server saw them (and
+# so went uncounted). The kernel caps a request at net.core.rmem_max.
+RECEIVE_BUFFER_BYTES = 4 << 20
 
 Client = tuple[str, int]
 Listener = Callable[[str, tuple], None]
@@ -232,15 +243,43 @@ class _UdpServer(OSCUDPServer):
     max_packet_size = 65536  # socketserver reads 8192 bytes by default; a big bundle would be cut
 
     def __init__(self, address: tuple[str, int], receive: Callable[[bytes, Client], None],
-                 on_error: Callable[[Any], None]) -> None:
+                 on_error: Callable[[Any], None], receive_buffer_bytes: int = RECEIVE_BUFFER_BYTES) -> None:
         self._on_error = on_error
+        self._receive_buffer_request = receive_buffer_bytes
+        self.receive_buffer_bytes: int | None = None  # what the kernel reports after the request
         super().__init__(address, _PacketDispatcher(receive))
+
+    def server_bind(self) -> None:
+        self.receive_buffer_bytes = request_receive_buffer(self.socket, self._receive_buffer_request)
+        super().server_bind()
 
     def verify_request(self, request: Any, client_address: Any) -> bool:
         return True  # the server counts what python-osc would silently drop
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         self._on_error(client_address)
+
+
+def request_receive_buffer(sock: socket.socket, size_bytes: int) -> int | None:
+    """Ask for a `size_bytes` receive buffer (SO_RCVBUF); the size the kernel then reports, or
+    None when it cannot even say. Never raises: a refusal leaves the default buffer."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size_bytes)
+    except (OSError, OverflowError, ValueError, TypeError):  # TypeError: a size beyond a C int
+        pass
+    try:
+        return int(sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF))
+    except (OSError, ValueError):
+        return None
+
+
+def receive_buffer_capped(requested_bytes: int, reported_bytes: int | None) -> bool:
+    """Whether the kernel gave less than asked (Linux reports twice the size it granted: the
+    other half is its bookkeeping)."""
+    if reported_bytes is None:
+        return True
+    granted = reported_bytes // 2 if sys.platform.startswith("linux") else reported_bytes
+    return granted < requested_bytes
 
 
 def _plain(value: Any) -> Value:
@@ -292,6 +331,10 @@ class OscServer:
     `learn` and `learn_cancel` are the MIDI controller's (``MidiController.learn`` and
     ``learn_cancel``): /ganloops/learn, /ganloops/learn/with and /ganloops/learn/cancel call
     them. Without them (no MIDI running) those addresses are rejected as ``unavailable``.
+
+    `receive_buffer_bytes` is the socket receive buffer asked for (SO_RCVBUF); what the kernel
+    gave is ``receive_buffer_bytes`` after ``start()``, as the kernel reports it (Linux
+    reports twice the size granted).
     """
 
     def __init__(self, engine: ControlledEngine, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
@@ -301,7 +344,8 @@ class OscServer:
                  max_scheduled: int = 4096, max_ahead_seconds: float = 3600.0,
                  log_interval_seconds: float = 1.0,
                  learn: Callable[..., None] | None = None,
-                 learn_cancel: Callable[[], None] | None = None) -> None:
+                 learn_cancel: Callable[[], None] | None = None,
+                 receive_buffer_bytes: int = RECEIVE_BUFFER_BYTES) -> None:
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise ValueError(f"port: expected 0..65535, got {port!r}")
         self.engine = engine
@@ -313,6 +357,7 @@ class OscServer:
         self._learn = learn
         self._learn_cancel = learn_cancel
         self._clock = clock
+        self._receive_buffer_request = receive_buffer_bytes
         self._max_subscribers = max_subscribers
         self._max_ahead_seconds = max_ahead_seconds
         self._lead_seconds = self._engine_lead_seconds(engine)
@@ -353,7 +398,8 @@ class OscServer:
         if self._running:
             return
         try:
-            self._udp = _UdpServer((self.host, self._requested_port), self.handle_datagram, self._on_socket_error)
+            self._udp = _UdpServer((self.host, self._requested_port), self.handle_datagram, self._on_socket_error,
+                                   self._receive_buffer_request)
         except (OSError, OverflowError) as e:
             raise OSError(f"OSC: cannot listen on {self.host}:{self._requested_port} ({e})") from None
         self._running = True
@@ -371,6 +417,24 @@ class OscServer:
         else:
             allowed = "anyone who can reach it" if self._allow is None else ", ".join(map(str, self._allow))
             log.info("OSC on %s, reachable from the network; allowed: loopback, %s", where, allowed)
+        self._log_receive_buffer()
+
+    @property
+    def receive_buffer_bytes(self) -> int | None:
+        """The socket's receive buffer as the kernel reports it (None before start, or when it cannot say)."""
+        return self._udp.receive_buffer_bytes if self._udp is not None else None
+
+    def _log_receive_buffer(self) -> None:
+        """One line: the buffer the kernel gave, and what to do when it gave less than asked."""
+        asked, reported = self._receive_buffer_request, self.receive_buffer_bytes
+        if reported is None:
+            log.info("OSC: the socket's receive buffer size is unknown (asked for %d KiB)", asked >> 10)
+        elif receive_buffer_capped(asked, reported):
+            log.info("OSC: receive buffer %d KiB (asked for %d KiB; the kernel caps it at net.core.rmem_max): "
+                     "datagrams arriving in a burst faster than they are read may be dropped by the kernel, "
+                     "uncounted", reported >> 10, asked >> 10)
+        else:
+            log.info("OSC: receive buffer %d KiB", reported >> 10)
 
     def stop(self) -> None:
         """Stop receiving; scheduled messages not yet due are dropped (and logged)."""

@@ -25,7 +25,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from instrument.osc import OscServer, RateLimitedLog
+from instrument.osc import (
+    RECEIVE_BUFFER_BYTES,
+    OscServer,
+    RateLimitedLog,
+    receive_buffer_capped,
+    request_receive_buffer,
+)
 from instrument.osc_schema import ADDRESSES, QUERY_END, REASONS, address_for, parse_command
 from instrument.osc_wire import (
     OscDecodeError,
@@ -84,6 +90,46 @@ def test_a_taken_port_is_one_oserror_naming_it(server: OscServer, engine: Record
     with pytest.raises(OSError, match=rf"127\.0\.0\.1:{server.port}"):
         other.start()
     assert not other.running
+
+
+def _rmem_max() -> int | None:
+    try:
+        return int(Path("/proc/sys/net/core/rmem_max").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def test_the_socket_asks_for_a_large_receive_buffer_and_logs_what_it_got(
+        engine: RecordingEngine, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="ganloops.osc")
+    with OscServer(engine, port=0) as srv:
+        reported = srv.receive_buffer_bytes
+        assert reported is not None and reported == srv._udp.socket.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+        rmem_max = _rmem_max()
+        if rmem_max is not None:  # Linux grants min(request, rmem_max) and reports twice that
+            assert reported == 2 * min(RECEIVE_BUFFER_BYTES, rmem_max)
+            assert receive_buffer_capped(RECEIVE_BUFFER_BYTES, reported) == (rmem_max < RECEIVE_BUFFER_BYTES)
+    lines = [r.getMessage() for r in caplog.records if "receive buffer" in r.getMessage()]
+    assert len(lines) == 1 and f"{reported >> 10} KiB" in lines[0]
+
+
+def test_a_refused_receive_buffer_request_is_logged_not_an_error(
+        engine: RecordingEngine, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="ganloops.osc")
+    with OscServer(engine, port=0, receive_buffer_bytes=1 << 40) as srv, OscTestClient(srv.port) as c:
+        assert srv.receive_buffer_bytes is not None  # the default buffer, still there
+        assert c.stats()["datagrams"] == 1  # and the server works
+    assert any("asked for" in r.getMessage() and "rmem_max" in r.getMessage() for r in caplog.records)
+
+    class Refusing:
+        def setsockopt(self, *args: object) -> None:
+            raise PermissionError("no")
+
+        def getsockopt(self, *args: object) -> int:
+            raise OSError("no")
+
+    assert request_receive_buffer(Refusing(), 1 << 22) is None  # type: ignore[arg-type]
+    assert receive_buffer_capped(1 << 22, None)
 
 
 def test_bad_constructor_arguments_are_refused(engine: RecordingEngine) -> None:
