@@ -237,7 +237,7 @@ def _render_section(r: RenderFigures) -> list[str]:
              f"RTF = loop seconds / render seconds, from the median (and the best) run.", "",
              _row(["what", "median ms", "best ms", "p99 ms", "RTF (median)", "RTF (best)"]),
              _row(["---"] * 6)]
-    for c in (r.onnx, r.torch, r.engine):
+    for c in (r.onnx, r.onnx_bound, r.torch, r.engine):
         if c is None:
             continue
         lines.append(_row([c.what, _ms(c.milliseconds.p50), _ms(c.milliseconds.best), _ms(c.milliseconds.p99),

@@ -3,8 +3,11 @@
 Three ways to make one loop are timed side by side, at batch 1, from the same style inputs
 ``ws`` (the engine's own, for seed 0 with every control at rest):
 
-- ``onnx``: the bundle's synthesis graph on onnxruntime (``Bundle.synthesize``), what the
-  instrument runs;
+- ``onnx``: the bundle's synthesis graph on onnxruntime (``Bundle.synthesize``: plain
+  ``session.run``, a new output array per run);
+- ``onnx_bound``: the same graph through an IO binding (``Bundle.bind().synthesize``:
+  preallocated input and output, see ``instrument.bound_session``), what a deck's render
+  thread runs;
 - ``torch``: the generator the bundle was exported from, rebuilt from the checkpoint its
   provenance names, run eagerly (``generator.synthesis`` under ``torch.inference_mode``),
   its output converted to numpy as onnxruntime's is;
@@ -80,6 +83,7 @@ class RenderFigures:
     torch_max_abs_error: float | None
     torch_threads: int | None
     torch_version: str | None
+    onnx_bound: ContenderFigures | None = None  # the synthesis graph through an IO binding
 
     @property
     def onnx_rtf(self) -> float:
@@ -115,6 +119,7 @@ class RenderFigures:
 
         return {"loop_seconds": self.loop_seconds, "rounds": self.rounds, "provider": self.provider,
                 "device_rate_hz": self.device_rate_hz, "onnx": contender(self.onnx),
+                "onnx_bound": contender(self.onnx_bound),
                 "engine": contender(self.engine), "torch": contender(self.torch),
                 "torch_skipped": self.torch_skipped, "torch_max_abs_error": self.torch_max_abs_error,
                 "torch_threads": self.torch_threads, "torch_version": self.torch_version,
@@ -226,8 +231,10 @@ def measure_render(bundle: Bundle, rounds: int, device_rate_hz: int = 48000, cha
     controls = DeckControls()
     ws = styles_for(m, bundle.map, controls)
     settings = RenderSettings(device_rate_hz, channels, "stretch")
+    binding = bundle.bind()  # this thread's: the rounds run here
     contenders: dict[str, Callable[[], Any]] = {
         "onnx": lambda: bundle.synthesize(ws),
+        "onnx_bound": lambda: binding.synthesize(ws),
         "engine": lambda: render_loop(bundle, controls, float(m.bpm), settings),
     }
     torch_figures: TorchSynthesis | str = ("left out by request (--no-torch)" if not with_torch
@@ -253,6 +260,7 @@ def measure_render(bundle: Bundle, rounds: int, device_rate_hz: int = 48000, cha
         loop_seconds=m.loop_samples / m.sample_rate_hz, rounds=rounds, provider=bundle.provider,
         device_rate_hz=device_rate_hz,
         onnx=figures("onnx", f"synthesis graph on onnxruntime ({bundle.provider})"),
+        onnx_bound=figures("onnx_bound", f"the same, IO binding ({binding.mode}: preallocated input and output)"),
         engine=figures("engine", f"engine render: styles, mapping, synthesis, resampling to {device_rate_hz} Hz"),
         torch=figures("torch", "generator.synthesis in torch eager (CPU, inference mode)") if torch_ok else None,
         torch_skipped=None if torch_ok else str(torch_figures),

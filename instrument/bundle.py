@@ -29,6 +29,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from instrument.bound_session import BoundSession
 from instrument.onnx_session import OnnxFileError, ProviderError, create_session, scan_onnx_model
 
 FORMAT_NAME = "ganloops-bundle"
@@ -448,6 +449,7 @@ class _Graph:
     input_name: str
     output_name: str
     provider: str
+    where: str = ""  # the ONNX file, for error messages
 
 
 def open_graph(bundle_dir: Path, manifest: Manifest, key: str, provider: str, threads: int | None = None) -> _Graph:
@@ -482,7 +484,7 @@ def open_graph(bundle_dir: Path, manifest: Manifest, key: str, provider: str, th
     in_shape, out_shape, fields = expected_io(manifest, key)
     input_name = _check_io(where, "input", session.get_inputs(), in_shape, fields, spec.inputs)
     output_name = _check_io(where, "output", session.get_outputs(), out_shape, fields, spec.outputs)
-    return _Graph(session=session, input_name=input_name, output_name=output_name, provider=used)
+    return _Graph(session=session, input_name=input_name, output_name=output_name, provider=used, where=where)
 
 
 # ---------------------------------------------------------------------------------------
@@ -552,6 +554,69 @@ class Bundle:
     def parity_reference(self) -> dict[str, np.ndarray]:
         """The arrays stored at export: z, w, ws (inputs) and audio (torch's output)."""
         return load_parity_reference(self.path, self.manifest)
+
+    def bind(self, mode: str | None = None) -> "BundleBinding":
+        """Preallocated batch-1 renders of this bundle for the calling thread (see ``BundleBinding``)."""
+        return BundleBinding(self, mode)
+
+
+# Mapping batches that get a binding: the engine maps seed A alone, or A and B for style mixing.
+BOUND_MAPPING_BATCHES: tuple[int, ...] = (1, 2)
+
+
+class BundleBinding:
+    """A bundle's two graphs run into buffers made once, for one render thread (``Bundle.bind``).
+
+    ``synthesize`` takes ws [1, num_ws, w_dim] (batch 1 only) and returns the binding's
+    output buffer [1, channels, loop_samples]: the *same* array every call, overwritten in
+    place by the next call, so a caller that keeps a loop past its next render copies it
+    out first. ``map`` takes z [B, z_dim]; B in ``BOUND_MAPPING_BATCHES`` runs through a
+    binding of that batch size (made on first use) and returns its buffer, overwritten by
+    the next ``map`` of the same batch; any other batch goes through ``Bundle.map``.
+
+    The numbers are those of ``Bundle.map`` / ``Bundle.synthesize`` (the same kernels on
+    the same inputs, bit for bit on the CPU), and so are the checks: non-finite inputs are
+    refused with the same message; a synthesis input of another shape is a one-line
+    ValueError naming the ONNX file. The binding belongs to the thread that made it (it
+    refuses others); the bundle and its sessions can be shared. How each provider is bound,
+    and when it falls back to plain ``session.run``, is in ``instrument.bound_session``.
+    """
+
+    def __init__(self, bundle: Bundle, mode: str | None = None) -> None:
+        self.bundle = bundle
+        self._mode = mode
+        m = bundle.manifest
+        g = bundle._synthesis
+        self.synthesis = BoundSession(g.session, g.input_name, g.output_name, (1, m.num_ws, m.w_dim),
+                                      (1, m.channels, m.loop_samples), g.where or str(bundle.path), mode)
+        self._mapping: dict[int, BoundSession] = {}
+
+    @property
+    def mode(self) -> str:
+        """'cpu', 'cuda' or 'plain' (the synthesis graph's path; see instrument.bound_session)."""
+        return self.synthesis.mode
+
+    @property
+    def owner_thread(self) -> int:
+        return self.synthesis.owner_thread
+
+    def map(self, z: Any) -> np.ndarray:
+        """z [B, z_dim] -> w [B, w_dim], into the batch's buffer (valid until its next map)."""
+        z_dim = self.bundle.manifest.z_dim
+        shape = getattr(z, "shape", None)
+        if shape is None or len(shape) != 2 or shape[1] != z_dim or shape[0] not in BOUND_MAPPING_BATCHES:
+            return self.bundle.map(z)  # its own checks and messages
+        bound = self._mapping.get(shape[0])
+        if bound is None:
+            g = self.bundle._mapping
+            bound = self._mapping[shape[0]] = BoundSession(
+                g.session, g.input_name, g.output_name, (shape[0], z_dim), (shape[0], self.bundle.manifest.w_dim),
+                g.where or str(self.bundle.path), self._mode)
+        return bound.run(z, finite_as="z")
+
+    def synthesize(self, ws: Any) -> np.ndarray:
+        """ws [1, num_ws, w_dim] -> audio [1, channels, loop_samples]: the output buffer, overwritten by the next call."""
+        return self.synthesis.run(ws, finite_as="ws")
 
 
 def load_parity_reference(bundle_dir: Path, manifest: Manifest) -> dict[str, np.ndarray]:

@@ -35,7 +35,7 @@ from typing import Any, Callable, Deque
 import numpy as np
 
 from instrument import dsp
-from instrument.bundle import Bundle, load_bundle
+from instrument.bundle import Bundle, BundleBinding, load_bundle
 from instrument.controls import ControlBoard, DeckControls
 from instrument.latent import styles_for
 
@@ -133,10 +133,21 @@ def fit_channels(audio: np.ndarray, channels: int) -> np.ndarray:
     return np.ascontiguousarray(picked.T, dtype=np.float32)
 
 
-def synthesize_raw(bundle: Bundle, controls: DeckControls) -> np.ndarray:
-    """The model's own loop for `controls`: [model_channels, loop_samples] at the model's rate and tempo."""
-    ws = styles_for(bundle.manifest, bundle.map, controls)
-    return np.asarray(bundle.synthesize(ws)[0], dtype=np.float32)
+def synthesize_raw(bundle: Bundle, controls: DeckControls, binding: BundleBinding | None = None) -> np.ndarray:
+    """The model's own loop for `controls`: [model_channels, loop_samples] at the model's rate and tempo.
+
+    Without `binding` the result is a new array. With one (``bundle.bind()``, made by the
+    calling thread) mapping and synthesis run into its preallocated buffers and the result
+    is a view of its synthesis output buffer: the same numbers, valid only until that
+    binding's next ``synthesize``.
+    """
+    if binding is None:
+        ws = styles_for(bundle.manifest, bundle.map, controls)
+        return np.asarray(bundle.synthesize(ws)[0], dtype=np.float32)
+    if binding.bundle is not bundle:
+        raise ValueError("synthesize_raw: the binding belongs to another bundle")
+    ws = styles_for(bundle.manifest, binding.map, controls)
+    return binding.synthesize(ws)[0]
 
 
 def adapt_raw(raw: np.ndarray, bundle: Bundle, tempo_bpm: float, settings: RenderSettings) -> np.ndarray:
@@ -178,6 +189,7 @@ class DeckWorker:
         self.last_error: str | None = None
         self._rendered_key: Any = None
         self._raw_cache: tuple[Any, np.ndarray] | None = None
+        self._binding: BundleBinding | None = None  # the render thread's (see _binding_for)
         self._mailbox: RenderedLoop | None = None
         self._mailbox_lock = threading.Lock()
         self._switch: tuple[Bundle, RenderedLoop | None, Any] | None = None
@@ -238,11 +250,32 @@ class DeckWorker:
             return
         self._rendered_key = key  # a failing state is reported once, not retried in a loop
         self._last_render_start = time.monotonic()
-        loop = self._render(bundle, controls, tempo_bpm, self.generation)
+        loop = self._render(bundle, controls, tempo_bpm, self.generation, bound=True)
         if loop is not None:
             self._post(loop)
 
-    def _render(self, bundle: Bundle, controls: DeckControls, tempo_bpm: float, generation: int) -> RenderedLoop | None:
+    def _binding_for(self, bundle: Bundle) -> BundleBinding:
+        """This thread's IO binding of `bundle`, made on its first render with it.
+
+        A binding belongs to one thread: normally the render thread; ``render_offline``
+        renders in the caller's thread, which gets its own. The loader thread's one
+        render of a new model goes through the plain path and binds nothing.
+        """
+        binding = self._binding
+        if binding is None or binding.bundle is not bundle or binding.owner_thread != threading.get_ident():
+            binding = self._binding = bundle.bind()
+        return binding
+
+    def _render(self, bundle: Bundle, controls: DeckControls, tempo_bpm: float, generation: int,
+                bound: bool = False) -> RenderedLoop | None:
+        """Render one loop; with `bound`, mapping and synthesis run through this thread's IO binding.
+
+        The raw model loop is cached for tempo-only changes. With a binding, the cached raw
+        loop is the binding's output buffer itself (no copy): the cache is dropped before
+        every synthesis, which overwrites that buffer, and the playable frames never alias
+        it (adapt_raw copies, or the copy is made here), because the mixer keeps playing
+        the previous loop while the next one renders.
+        """
         started = time.perf_counter()
         try:
             raw_key = (id(bundle), controls.render_key())
@@ -250,9 +283,12 @@ class DeckWorker:
             if cache is not None and cache[0] == raw_key:
                 raw = cache[1]
             else:
-                raw = synthesize_raw(bundle, controls)
+                self._raw_cache = None  # a bound synthesis overwrites the cached raw loop in place
+                raw = synthesize_raw(bundle, controls, self._binding_for(bundle) if bound else None)
                 self._raw_cache = (raw_key, raw)
             frames = adapt_raw(raw, bundle, tempo_bpm, self.settings)
+            if np.may_share_memory(frames, raw):
+                frames = frames.copy()  # a mono loop played as it is: its own memory, not the binding's
             if not np.isfinite(frames).all():
                 raise ValueError("the model rendered NaN or infinite samples")
         except Exception as e:  # anything a model or the dsp may raise: the old loop keeps playing
@@ -334,6 +370,7 @@ class DeckWorker:
         self.generation += 1
         self.bundle = bundle
         self._raw_cache = None
+        self._binding = None  # the next render binds the new model (and lets the old one's buffers go)
         self._rendered_key = (self.generation, render_key, tempo_bpm)
         if first is not None:
             first.generation = self.generation
@@ -342,8 +379,10 @@ class DeckWorker:
     def info(self) -> dict[str, Any]:
         b = self.bundle
         m = b.manifest if b is not None else None
+        binding = self._binding  # read once: the render thread may replace it meanwhile
         return {"deck": self.deck, "model": None if b is None else str(b.path), "name": None if m is None else m.name,
                 "family": None if m is None else m.family, "provider": None if b is None else b.provider,
+                "io_binding": None if binding is None else binding.mode,
                 "directions": [] if m is None else [d.name for d in m.directions],
                 "renders": self.renders, "render_errors": self.render_errors, "load_errors": self.load_errors,
                 "last_error": self.last_error}

@@ -50,7 +50,7 @@ def test_short_bench_writes_every_figure(style_bundle: Path, tmp_path: Path,
 
     # 1. render speed: onnxruntime, torch eager (the checkpoint of the tiny bundle is at hand), the engine
     render = report["render"]
-    for name in ("onnx", "torch", "engine"):
+    for name in ("onnx", "onnx_bound", "torch", "engine"):
         _finite_summary(render[name]["milliseconds"])
         assert render[name]["rtf_p50"] > 0 and render[name]["rtf_best"] >= render[name]["rtf_p50"]
     assert render["torch_skipped"] is None
@@ -358,3 +358,15 @@ def test_torch_generator_renders_what_the_bundle_renders(style_bundle: Path) -> 
     assert isinstance(loaded, bench_render.TorchSynthesis), loaded
     ws = styles_for(bundle.manifest, bundle.map, DeckControls(seed=3))
     np.testing.assert_allclose(loaded.render(ws), bundle.synthesize(ws), atol=bench_render.TORCH_PARITY_LIMIT)
+
+
+def test_render_figures_time_the_io_bound_synthesis_beside_the_plain_one(style_bundle: Path) -> None:
+    from instrument.bundle import load_bundle
+
+    figures = bench_render.measure_render(load_bundle(style_bundle, provider="cpu", threads=1), rounds=2,
+                                          with_torch=False)
+    assert figures.onnx_bound is not None and "IO binding (cpu" in figures.onnx_bound.what
+    _finite_summary(figures.to_json()["onnx_bound"]["milliseconds"])
+    assert figures.onnx_bound.milliseconds.count == 2
+    markdown = bench._render_section(figures)
+    assert any("IO binding (cpu" in line for line in markdown)

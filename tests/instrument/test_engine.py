@@ -219,15 +219,22 @@ def test_knob_moves_during_a_slow_render_coalesce_to_the_newest_state(style_bund
     engine = deck1_only(style_bundle)
     bundle = engine.workers[0].bundle
     assert bundle is not None
-    real_synthesize = bundle.synthesize
+    real_bind = bundle.bind
     calls: list[np.ndarray] = []
 
-    def slow_synthesize(ws: np.ndarray) -> np.ndarray:
-        calls.append(np.array(ws))
-        time.sleep(0.2)
-        return real_synthesize(ws)
+    def slow_bind(mode: str | None = None) -> Any:  # the render thread synthesizes through its IO binding
+        binding = real_bind(mode)
+        real_synthesize = binding.synthesize
 
-    bundle.synthesize = slow_synthesize  # type: ignore[method-assign]
+        def slow_synthesize(ws: np.ndarray) -> np.ndarray:
+            calls.append(np.array(ws))
+            time.sleep(0.2)
+            return real_synthesize(ws)
+
+        binding.synthesize = slow_synthesize  # type: ignore[method-assign]
+        return binding
+
+    bundle.bind = slow_bind  # type: ignore[method-assign]
     moves = np.linspace(-1.0, 0.37, 60)
     with engine, Feeder(engine):
         for value in moves:
@@ -398,7 +405,16 @@ def test_a_render_that_raises_is_counted_and_the_old_loop_plays_on(style_bundle:
     def broken(ws: np.ndarray) -> np.ndarray:
         raise RuntimeError("onnxruntime exploded")
 
+    real_bind = bundle.bind
+
+    def broken_bind(mode: str | None = None) -> Any:  # the deck renders through an IO binding
+        binding = real_bind(mode)
+        binding.synthesize = broken  # type: ignore[method-assign]
+        return binding
+
     bundle.synthesize = broken  # type: ignore[method-assign]
+    bundle.bind = broken_bind  # type: ignore[method-assign]
+    engine.workers[0]._binding = None
     engine.set_seed(1, 5)
     out = engine.render_offline(6000)
     frames = np.arange(2000, 8000)

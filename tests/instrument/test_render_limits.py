@@ -105,7 +105,7 @@ def test_pacing_spaces_render_starts_and_renders_the_last_state(monkeypatch: pyt
     interval = 0.03
     starts: list[tuple[float, DeckControls]] = []
 
-    def slow_synthesize(bundle: Any, controls: DeckControls) -> np.ndarray:
+    def slow_synthesize(bundle: Any, controls: DeckControls, binding: Any = None) -> np.ndarray:
         starts.append((time.monotonic(), controls))
         time.sleep(0.005)
         return np.zeros((1, 8000), dtype=np.float32)
@@ -116,7 +116,8 @@ def test_pacing_spaces_render_starts_and_renders_the_last_state(monkeypatch: pyt
     worker = DeckWorker(1, board, RenderSettings(RATE_HZ, 1, "stretch"), "cpu", lambda: 120.0,
                         lambda *_: None, lambda *_: None,
                         RenderLimits(threads=1, nice=0, min_interval_seconds=interval))
-    worker.bundle = SimpleNamespace(manifest=manifest, path="/fake/bundle")  # type: ignore[assignment]
+    worker.bundle = SimpleNamespace(manifest=manifest, path="/fake/bundle",  # type: ignore[assignment]
+                                    bind=lambda: None)  # no IO binding: the stand-in synthesis ignores it
     worker.start()
     try:
         moves = 200
