@@ -27,6 +27,7 @@ from training.models.layers import (
     LoopResampler,
     circular_pad_1d,
     phase_shuffle,
+    upsample_nearest_1d,
 )
 
 STYLE_MODES = ("modulated", "adain")
@@ -571,3 +572,8 @@ def test_polyphase_resampler_equals_the_per_sample_windowed_sinc(n_in: int, n_ou
                                atol=1e-6, rtol=0)
     # the stored table is per phase, not per output sample: 2 bars at 128 BPM, 22050 Hz needs 323 phases
     assert resampler.offset.shape[0] == n_out // math.gcd(n_in, n_out) < n_out
+
+
+def test_nearest_upsampling_repeats_every_sample() -> None:
+    x = torch.randn(3, 5, 7)
+    torch.testing.assert_close(upsample_nearest_1d(x, 4), x.repeat_interleave(4, dim=-1), atol=0, rtol=0)
