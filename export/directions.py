@@ -194,7 +194,7 @@ def sefa_weight_matrix(generator: nn.Module) -> np.ndarray:
     Style generator: every style layer's affine map (``conv.affine`` of a modulated
     layer, ``style_scale`` and ``style_shift`` of an AdaIN layer) and the to-audio layer's
     affine map. Grid generator: the same for its pattern and voice layers, plus the affine
-    maps to the velocities and to the envelopes' decay. WaveGAN: the dense layer that turns
+    maps to the velocities, to the envelopes' decay and to the level. WaveGAN: the dense layer that turns
     z (= w) into the first feature map.
     """
     from training.models.style_grid import StyleGridGenerator
@@ -210,7 +210,8 @@ def sefa_weight_matrix(generator: nn.Module) -> np.ndarray:
             mats = _style_layer_weights(generator.pattern_layers)
             mats.append(_effective_weight(generator.to_velocity.affine))
             mats += _style_layer_weights(generator.voice_layers)
-            mats += [_effective_weight(generator.to_audio.conv.affine), _effective_weight(generator.envelope.decay)]
+            mats += [_effective_weight(generator.to_audio.conv.affine), _effective_weight(generator.envelope.decay),
+                     _effective_weight(generator.level)]
             a = torch.cat(mats)
         elif isinstance(generator, WaveGANGenerator):
             a = generator.dense.weight

@@ -109,10 +109,10 @@ def test_sefa_for_the_grid_generator_stacks_every_map_from_w() -> None:
                           stride=4, kernel_size=5, mapping_layers=2, grid_steps=8, voices=3, voice_steps=2)
     g = build_generator(cfg, loop_samples=512)
     affines = ([layer.conv.affine for layer in g.pattern_layers] + [g.to_velocity.affine]
-               + [layer.conv.affine for layer in g.voice_layers] + [g.to_audio.conv.affine, g.envelope.decay])
+               + [layer.conv.affine for layer in g.voice_layers] + [g.to_audio.conv.affine, g.envelope.decay, g.level])
     expected = np.concatenate([(f.weight * f.weight_gain).detach().numpy() for f in affines])
     np.testing.assert_allclose(sefa_weight_matrix(g), expected, rtol=1e-6)
-    assert expected.shape == (2 * 16 + 16 + (16 + 16 + 8) + 8 + 3, 6)  # rows: the input width of each
+    assert expected.shape == (2 * 16 + 16 + (16 + 16 + 8) + 8 + 3 + 1, 6)  # rows: the input width of each
 
 
 def test_sefa_for_wavegan_is_the_first_dense_layer() -> None:

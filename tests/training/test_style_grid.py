@@ -113,3 +113,23 @@ def test_grid_settings_are_checked_by_name() -> None:
     for field in ("grid_steps", "voices", "voice_steps", "pattern_layers"):
         with pytest.raises(ValueError, match=rf"model\.generator\.{field}: expected a positive integer"):
             grid_config(**{field: 0})
+
+
+def test_every_loop_plays_at_a_level_inside_the_range_w_sets() -> None:
+    gen = build(level_db=-20.0)
+    with torch.no_grad():
+        audio = gen(torch.randn(16, gen.z_dim))
+    rms_db = 10 * torch.log10(audio.square().mean(dim=(1, 2)))
+    # tanh (the final soft clip) only lowers a level; the range is level_db +- 8 dB
+    assert torch.all(rms_db <= -20.0 + 8.0 + 1e-3) and torch.all(rms_db >= -20.0 - 8.0 - 1.0)
+    with torch.no_grad():
+        ws = gen.broadcast_ws(gen.mapping(torch.randn(4, gen.z_dim)))
+        raw = gen.sequence(gen.velocities(ws), gen.one_shots(ws))
+        levelled = raw * gen.level_gain(raw, ws[:, -1])
+        target_db = -20.0 + 8.0 * torch.tanh(gen.level(ws[:, -1]))[:, 0]
+    torch.testing.assert_close(10 * torch.log10(levelled.square().mean(dim=(1, 2))), target_db, atol=1e-3, rtol=0)
+
+
+def test_the_level_setting_is_checked_by_name() -> None:
+    with pytest.raises(ValueError, match=r"model\.generator\.level_db: expected a number of dB in \[-60, 0\]"):
+        grid_config(level_db=6.0)

@@ -68,6 +68,7 @@ class GeneratorConfig:
     voices: int = 8                      # style_grid: one-shot sounds the pattern plays
     voice_steps: int = 4                 # style_grid: length of a one-shot, in steps
     pattern_layers: int = 2              # style_grid: modulated layers of the pattern network
+    level_db: float = -18.0              # style_grid: centre of the loops' RMS level (w moves it +-8 dB)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -87,6 +88,9 @@ class GeneratorConfig:
         lr = self.mapping_lr_multiplier
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (0.0 < lr <= 1.0):
             raise ValueError(f"{p}.mapping_lr_multiplier: expected a number in (0, 1], got {lr!r}")
+        level = self.level_db
+        if isinstance(level, bool) or not isinstance(level, (int, float)) or not (-60.0 <= level <= 0.0):
+            raise ValueError(f"{p}.level_db: expected a number of dB in [-60, 0], got {level!r}")
         _check_bool(f"{p}.noise_inputs", self.noise_inputs)
         _check_bool(f"{p}.seamless", self.seamless)
 

@@ -19,7 +19,7 @@ as fixed, differentiable signal processing and learn only what varies):
 - **Sequencer**: every voice is played at every step with that step's velocity; the
   one-shot's tail runs on into the following steps and, in seamless mode, past the loop's
   end onto its start (an overlap-add with circular wrap-around, written as one batched
-  matrix product). If ``grid_steps`` does not divide the loop length, the grid is built
+  matrix product), then brought to a level set by w (``level_db`` ± 8 dB RMS). If ``grid_steps`` does not divide the loop length, the grid is built
   slightly longer and resampled onto the loop exactly (the same resampler as the other
   families), which keeps every step in proportion.
 
@@ -47,11 +47,12 @@ from training.models.wavegan import layer_channels
 _CONST_NOISE_SEED = 0x9121D
 # Initial bias of the velocity logits: sigmoid(-1) = 0.27, a sparse-ish pattern to start from.
 _VELOCITY_BIAS = -1.0
-# The loop's level and the velocity biases are single numbers that must travel far (tens of
-# dB) early in training: stored divided by this factor and multiplied back (the equalised
-# learning rate trick), an optimiser step moves them this many times faster. Without it the
-# critic told generated loops apart by their level alone for thousands of steps.
+# The velocity biases must travel far early in training: stored divided by this factor and
+# multiplied back (the equalised learning rate trick), an optimiser step moves them this
+# many times faster.
 LEVEL_LR_MULTIPLIER = 25.0
+# The loop's level: w sets it within this many dB either side of ``level_db``.
+LEVEL_RANGE_DB = 8.0
 ATTACK_SAMPLES = 22          # attack ramp (1 ms at 22.05 kHz), at most 1/8 of a one-shot
 FADE_OUT_SHARE = 0.1         # last share of a one-shot that fades to silence
 
@@ -131,8 +132,7 @@ class StyleGridGenerator(Generator):
         self.voice_layers = nn.ModuleList(layers)
         self.to_audio = ToAudio(in_channels, channels, cfg.w_dim)
         self.envelope = VoiceEnvelope(cfg.voices, self.voice_samples, cfg.w_dim)
-        self.mix_gain_init = 1.0 / math.sqrt(cfg.voices)
-        self.log_mix_gain = nn.Parameter(torch.zeros(()))   # natural log of the gain, / LEVEL_LR_MULTIPLIER
+        self.level = EqualizedLinear(cfg.w_dim, 1, bias_init=0.0)
         self.resampler: nn.Module = (
             LoopResampler(self.grid_samples, loop_samples, circular=cfg.seamless)
             if self.grid_samples != loop_samples else nn.Identity()
@@ -141,9 +141,16 @@ class StyleGridGenerator(Generator):
     def _map(self, z: Tensor) -> Tensor:
         return self.mapping_network(z)
 
-    def mix_gain(self) -> Tensor:
-        """The gain on the sum of the voices (learned in the log domain, see LEVEL_LR_MULTIPLIER)."""
-        return self.mix_gain_init * torch.exp(self.log_mix_gain * LEVEL_LR_MULTIPLIER)
+    def level_gain(self, audio: Tensor, w: Tensor) -> Tensor:
+        """[B, 1, 1]: the gain that brings each loop's RMS to its level (``level_db`` ± 8 dB, set by w).
+
+        Loops of a library sit at similar levels; a generator free to choose its level hid
+        its early mistakes by going quiet (19 dB under the real loops after 500 steps), so
+        the level is a style like the others, inside the range loops actually have.
+        """
+        level_db = self.config.level_db + LEVEL_RANGE_DB * torch.tanh(self.level(w))        # [B, 1]
+        rms = torch.sqrt(audio.square().mean(dim=(1, 2)) + 1e-10).unsqueeze(-1)            # [B, 1]
+        return (10.0 ** (level_db / 20.0) / rms).unsqueeze(-1)
 
     # -- the three parts ---------------------------------------------------------------
 
@@ -191,6 +198,7 @@ class StyleGridGenerator(Generator):
 
     def synthesis(self, ws: Tensor) -> Tensor:
         self._check_ws(ws)
-        audio = self.sequence(self.velocities(ws), self.one_shots(ws)) * self.mix_gain()
+        audio = self.sequence(self.velocities(ws), self.one_shots(ws))
+        audio = audio * self.level_gain(audio, ws[:, -1])
         # Resample before tanh: a sinc interpolator can overshoot, tanh keeps audio in [-1, 1].
         return torch.tanh(self.resampler(audio))
