@@ -77,6 +77,7 @@ class _Input:
     port: InputPort
     source: str  # "JACK gltest:out": the dispatcher's and the clock follower's key
     time_seconds: float | None = None  # the last message's time (the port's deltas, anchored to `clock`)
+    dropped_bytes_seen: int = 0  # the port's own count of bytes it dropped (JACK bridge), as last counted
 
 
 class MidiController:
@@ -354,12 +355,22 @@ class MidiController:
                     self._log(f"read-{item.source}", f"MIDI: reading {item.source} failed ({e}); closing it")
                     self._drop_input(key)
                     continue
+                self._count_port_drops(item)
                 if not batch:
                     continue
                 for (data, _), t in zip(batch, self._batch_times(item, [d for _, d in batch], now)):
                     self.dispatcher.receive(item.source, data, t)
         self.dispatcher.flush()
         self.dispatcher.poll_clock(now)
+
+    def _count_port_drops(self, item: _Input) -> None:
+        """Bytes a port dropped before we read them (the JACK bridge's full queue): "overflow"."""
+        dropped = getattr(item.port, "dropped_bytes", 0)
+        if isinstance(dropped, int) and dropped > item.dropped_bytes_seen:
+            lost, item.dropped_bytes_seen = dropped - item.dropped_bytes_seen, dropped
+            self.stats.reject("overflow", lost)
+            self._log("overflow", f"MIDI from {item.source}: {lost} bytes dropped, more than the input's "
+                                  f"queue holds arrived before they could be read")
 
     @staticmethod
     def _batch_times(item: _Input, deltas: list[float | None], now: float) -> list[float]:

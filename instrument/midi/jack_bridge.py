@@ -44,7 +44,7 @@ from instrument.midi.ports import JackWatch, OutputPort, RtmidiInput, RtmidiOutp
 POLL_SECONDS = 0.002  # the helper reads its inputs this often (about 2 % of a core)
 REQUEST_TIMEOUT_SECONDS = 5.0
 MAX_MESSAGES_PER_POLL = 512
-QUEUE_MESSAGES = 8192  # per input, in the instrument; beyond it the oldest are dropped (and counted)
+QUEUE_MESSAGES = 8192  # per input, in the instrument; beyond it the oldest are dropped (counted as "overflow")
 
 
 # ---------------------------------------------------------------------------------------
@@ -187,7 +187,8 @@ class _BridgeInput:
         self._bridge = bridge
         self.port_id = port_id
         self.queue: Deque[tuple[bytes, float]] = collections.deque()
-        self.dropped = 0
+        self.dropped = 0  # messages dropped because the queue was full (only the reader thread writes these)
+        self.dropped_bytes = 0  # ... and their bytes: the controller counts them as rejected "overflow"
         self.error: str | None = None
 
     def read(self, max_messages: int) -> list[tuple[Sequence[int], float | None]]:
@@ -291,8 +292,9 @@ class JackBridge:
                 if port is None:
                     continue
                 if len(port.queue) >= QUEUE_MESSAGES:
-                    port.queue.popleft()
+                    lost, _ = port.queue.popleft()
                     port.dropped += 1
+                    port.dropped_bytes += len(lost)
                 port.queue.append((bytes.fromhex(parts[3]), float(parts[2])))
                 continue
             try:

@@ -20,8 +20,12 @@ Polled, the JACK thread only queues the bytes (rtmidi's queue, 1024 messages) an
 MIDI thread picks them up with their timestamps (the delta to the previous message, from
 JACK's clock), so polling adds latency (at most the poll period) but no timing jitter.
 
-System exclusive and active sensing are dropped by rtmidi already (ganloops uses neither);
-clock messages are let through. ``MemoryBackend`` is the same interface in memory, for tests
+rtmidi filters nothing (``ignore_types`` all off): system exclusive, active sensing and
+clock reach the instrument's tokenizer (``instrument.midi.wire``), which counts them
+(sysex and active sensing as ``ignored``) and never keeps a sysex's contents. When rtmidi
+filtered sysex itself, a sysex flood (and everything sent in the same events until its F7)
+vanished before it could be counted. rtmidi still gathers a sysex split over several
+events into one message until its F7. ``MemoryBackend`` is the same interface in memory, for tests
 and for driving the instrument from code.
 """
 
@@ -165,7 +169,7 @@ class RtmidiInput:
         self.name = name
         midi_in = rtmidi.MidiIn(api, name=INPUT_CLIENT_NAME, queue_size_limit=RTMIDI_QUEUE_MESSAGES)
         try:
-            midi_in.ignore_types(sysex=True, timing=False, active_sense=True)
+            midi_in.ignore_types(sysex=False, timing=False, active_sense=False)  # the tokenizer counts them
             ports = midi_in.get_ports()
             if name not in ports:
                 raise OSError(f"MIDI input {name!r} is gone")

@@ -1238,6 +1238,55 @@ def test_a_dead_jack_helper_fails_its_ports_and_is_restarted(engine: Engine, tmp
         controller.detach()
 
 
+def test_messages_the_bridge_queue_had_no_room_for_are_counted_as_overflow(
+        engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from instrument.midi import jack_bridge
+    from tests.instrument.jack import wait_for
+
+    monkeypatch.setattr(jack_bridge, "QUEUE_MESSAGES", 4)
+    flooding = FAKE_HELPER.replace('out.write(f"m {args[0]} 0.0 b0107f\\n")',
+                                   'out.write(f"m {args[0]} 0.0 b0107f\\n" * 10)')
+    assert flooding != FAKE_HELPER
+    backend = JackBridgeBackend(watch=JackWatch(socket_state=lambda: True),
+                                bridge=JackBridge(command=[sys.executable, "-c", flooding]))
+    controller = MidiController(engine, mapping_of(ONE_KNOB), backends=[backend], learn_path=tmp_path / "m.toml",
+                                inputs=["ctl"])
+    try:
+        controller.attach()
+        port = backend.bridge._inputs[1]
+        assert wait_for(lambda: port.dropped == 6, 10.0)  # ten arrived before anyone read: the oldest six went
+        controller.poll_once()
+        stats = controller.stats.snapshot()
+        assert stats["rejected/overflow"] == 6 * 3 and stats["bytes"] == 4 * 3
+        controller.poll_once()  # counted once
+        assert controller.stats["rejected/overflow"] == 18
+    finally:
+        controller.detach()
+
+
+def test_rtmidi_inputs_let_sysex_and_active_sensing_through_to_be_counted() -> None:
+    from instrument.midi.ports import RtmidiInput
+
+    class StandInRtmidi:
+        class MidiIn:
+            ignored: tuple = ()
+
+            def __init__(self, api: int, name: str, queue_size_limit: int) -> None:
+                pass
+
+            def ignore_types(self, sysex: bool, timing: bool, active_sense: bool) -> None:
+                StandInRtmidi.MidiIn.ignored = (sysex, timing, active_sense)
+
+            def get_ports(self) -> list[str]:
+                return ["ctl:out"]
+
+            def open_port(self, index: int, name: str) -> None:
+                pass
+
+    RtmidiInput(StandInRtmidi, 0, "ctl:out")
+    assert StandInRtmidi.MidiIn.ignored == (False, False, False)
+
+
 def test_without_a_jack_server_the_helper_is_not_started() -> None:
     backend = JackBridgeBackend(watch=JackWatch(socket_state=lambda: False),
                                 bridge=JackBridge(command=[sys.executable, "-c", FAKE_HELPER]))
