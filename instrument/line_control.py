@@ -20,6 +20,7 @@ decks and knobs count from 1, as in the OSC address space; ``#`` starts a commen
     learn cancel        disarm MIDI learn
     state               print the whole state as one line of JSON (stdout)
     status              print the status line now (stdout)
+    stats               print the counters as one line of JSON (stdout): audio underruns, OSC, MIDI
     quit                stop playing and exit (also: exit)
 
 A line that cannot be parsed or a value the engine refuses gives one line on stderr,
@@ -91,6 +92,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "learn": (("address|cancel", "[mode|value]"), "MIDI learn (needs MIDI input)"),
     "state": ((), "print the state as JSON"),
     "status": ((), "print the status line"),
+    "stats": ((), "print the counters (audio, OSC, MIDI) as JSON"),
     "help": ((), "list the commands"),
     "quit": ((), "stop and exit"),
 }
@@ -99,23 +101,25 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
 class LineControl:
     """Reads commands from `lines` on a thread and applies them to `engine`.
 
-    `reply` prints answers (``state``, ``status``, ``help``: stdout), `report` prints errors
-    (stderr, one line each), `on_quit` is called for ``quit``. `status_line` supplies the
-    text for ``status``; `scenes` is a SceneStore (created on first use when None).
+    `reply` prints answers (``state``, ``status``, ``stats``, ``help``: stdout), `report` prints
+    errors (stderr, one line each), `on_quit` is called for ``quit``. `status_line` supplies
+    the text for ``status``, `stats` the counters for ``stats`` (a dict, printed as JSON);
+    `scenes` is a SceneStore (created on first use when None).
     `learn` and `learn_cancel` are the MIDI controller's (``MidiController.learn``,
     ``learn_cancel``); without them ``learn`` lines are refused ("MIDI learn needs MIDI input").
     """
 
     def __init__(self, engine: Any, lines: TextIO, on_quit: Callable[[], None], reply: Callable[[str], None],
                  report: Callable[[str], None], status_line: Callable[[], str] | None = None,
-                 scenes: Any = None, learn: Callable[..., None] | None = None,
-                 learn_cancel: Callable[[], None] | None = None) -> None:
+                 stats: Callable[[], dict[str, Any]] | None = None, scenes: Any = None,
+                 learn: Callable[..., None] | None = None, learn_cancel: Callable[[], None] | None = None) -> None:
         self.engine = engine
         self.lines = lines
         self.on_quit = on_quit
         self.reply = reply
         self.report = report
         self.status_line = status_line
+        self.stats = stats
         self._scenes = scenes
         self._learn = learn
         self._learn_cancel = learn_cancel
@@ -250,6 +254,10 @@ class LineControl:
 
     def _do_status(self) -> None:
         self.reply(self.status_line() if self.status_line is not None else "status: not available")
+
+    def _do_stats(self) -> None:
+        self.reply(json.dumps(self.stats(), separators=(",", ":")) if self.stats is not None
+                   else "stats: not available")
 
     def _do_help(self) -> None:
         for name, (args, what) in COMMANDS.items():

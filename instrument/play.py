@@ -58,6 +58,13 @@ OUTPUT_CHANNELS = 2
 DEFAULT_OSC_HOST = "127.0.0.1"
 DEFAULT_OSC_PORT = 9000
 QUANTIZE_CHOICES = ("none", "beat", "bar")
+# Python hands its interpreter lock to a waiting thread only after the holder has had it for
+# the switch interval (5 ms by default) when the holder keeps busy. The audio callback and
+# the mixer thread (16 ms of sound ahead) each need the lock every 5.3 ms block; a flood of
+# OSC or MIDI kept the controller threads busy enough that they waited too long: 8 to 17
+# ring underruns in 10 s of 10 000 garbage datagrams a second on the 2-core test machine,
+# none with 1 ms (tests/e2e/test_fuzz_live.py; docs/osc.md).
+SWITCH_INTERVAL_SECONDS = 0.001
 
 
 class PlayError(RuntimeError):
@@ -215,6 +222,7 @@ class PlaySession:
         self.tempo: Any = None  # the TempoArbiter (instrument.tempo_sources), from start() on
         self.link: Any = None  # the LinkFollower while it runs (--link)
         self.midi: Any = None  # the MIDI controller while it runs
+        self.osc: Any = None  # the OSC server while it runs
         self._cpu = CpuMeter()
         self._last_load_percent: float | None = None
         self._played = False  # the output started: a recording from then on is kept
@@ -314,13 +322,15 @@ class PlaySession:
             if osc is None:
                 self.printer.message("OSC: not part of this install; playing without it")
             else:
-                controllers.append(osc.OscServer(self.engine, host=o.osc_host, port=o.osc_port, **learn))
+                self.osc = osc.OscServer(self.engine, host=o.osc_host, port=o.osc_port, **learn)
+                controllers.append(self.osc)
         if o.control_stdin:
             from instrument.line_control import LineControl
 
             controllers.append(LineControl(self.engine, self.stdin, on_quit=self.stop_requested.set,
                                            reply=self._reply, report=self.printer.message,
-                                           status_line=lambda: format_status(self.snapshot()), **learn))
+                                           status_line=lambda: format_status(self.snapshot()), stats=self.stats,
+                                           **learn))
         return controllers
 
     # -- tempo sources -------------------------------------------------------------------
@@ -359,6 +369,8 @@ class PlaySession:
                 self.printer.message(f"{name}: {one_line(e)}; playing without it")
                 if controller is self.link:
                     self.link = None
+                if controller is self.osc:
+                    self.osc = None
                 if controller is self.midi:
                     self.midi = None
                     for other in controllers:  # OSC and stdin refuse learn from now on
@@ -379,6 +391,7 @@ class PlaySession:
         self.controllers = []
         self.link = None
         self.midi = None
+        self.osc = None
         if self.tempo is not None:
             _quietly(self.tempo.close)
             self.tempo = None
@@ -449,6 +462,24 @@ class PlaySession:
             underflows=audio.underflows if audio else 0,
             recording=self.options.record.name if self.options.record is not None else None,
             notes=self._link_notes() + self._midi_notes())
+
+    def stats(self) -> dict[str, Any]:
+        """The counters, for the stdin ``stats`` line: audio (``underruns``: blocks the engine's
+        ring was short for, the engine's own fault; ``underflows``: blocks the device flagged),
+        the OSC server's (``OscServer.stats``) and the MIDI controller's (``status()``); None
+        for a controller that does not run."""
+        engine = self.engine.stats
+        output = self.output.status() if self.output is not None else None
+        audio: dict[str, Any] = {
+            "state": output.state if output else "stopped", "underruns": engine.underruns,
+            "underflows": output.underflows if output else 0, "callbacks": engine.callbacks,
+            "callback_errors": output.callback_errors if output else 0,
+            "reconnects": output.reconnects if output else 0, "renders": engine.renders,
+            "render_errors": engine.render_errors, "mixer_errors": engine.mixer_errors, "swaps": engine.swaps,
+            "transport_frames": engine.transport_frames, "produced_frames": engine.produced_frames}
+        osc, midi = self.osc, self.midi
+        return {"audio": audio, "osc": osc.stats if osc is not None else None,
+                "midi": midi.status() if midi is not None and hasattr(midi, "status") else None}
 
     def _link_notes(self) -> tuple[str, ...]:
         """``LINK 2 peers 128.0 BPM`` (``stopped`` while start/stop sync holds the decks) when Link runs."""
@@ -536,6 +567,8 @@ def play_main(argv: list[str]) -> int:
     ganloops_log.addHandler(handler)
     ganloops_log.setLevel(logging.INFO)
     previous = _install_stop_signals(session) if threading.current_thread() is threading.main_thread() else {}
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(switch_interval, SWITCH_INTERVAL_SECONDS))
     try:
         session.prepare()
         session.start()
@@ -549,3 +582,4 @@ def play_main(argv: list[str]) -> int:
         ganloops_log.removeHandler(handler)
         for sig, old in previous.items():
             signal.signal(sig, old)
+        sys.setswitchinterval(switch_interval)

@@ -218,6 +218,15 @@ def test_state_status_and_help_answer_on_the_reply_stream() -> None:
     assert len(t.replies) == 2 + len(COMMANDS)
 
 
+def test_stats_answers_with_one_line_of_json() -> None:
+    t = _Lines()
+    t.control.handle("stats")
+    assert t.replies == ["stats: not available"] and t.reports == []
+    t.control.stats = lambda: {"audio": {"underruns": 2}, "osc": None}
+    t.control.handle("stats")
+    assert json.loads(t.replies[1]) == {"audio": {"underruns": 2}, "osc": None}
+
+
 def test_model_command_refuses_a_folder_that_is_not_a_bundle(tmp_path: Path) -> None:
     t = _Lines()
     t.control.handle(f"model 1 {tmp_path}")
@@ -249,6 +258,19 @@ def _session(**changes: object) -> PlaySession:
     session = PlaySession(options, stdin=io.StringIO(""), stdout=io.StringIO(), printer=StatusPrinter(io.StringIO()))
     session.engine = Engine(EngineConfig(decks=2))
     return session
+
+
+def test_the_stats_line_has_the_engines_the_outputs_and_the_controllers_counters() -> None:
+    from instrument.osc import OscServer
+
+    session = _session(osc=True, osc_port=0, midi=False, control_stdin=True)
+    osc, lines = session.make_controllers()
+    assert session.osc is osc and isinstance(osc, OscServer) and lines.stats == session.stats
+    stats = session.stats()
+    assert stats["audio"]["state"] == "stopped" and stats["audio"]["underruns"] == 0
+    assert {"underflows", "callbacks", "renders", "mixer_errors", "callback_errors"} <= set(stats["audio"])
+    assert stats["osc"]["datagrams"] == 0 and stats["midi"] is None
+    json.dumps(stats)  # what the stats line prints
 
 
 def test_controllers_follow_the_options() -> None:
