@@ -62,6 +62,8 @@ MEASURE_SEEDS = 16
 KNOB_POSITIONS: tuple[float, ...] = (-1.0, -0.5, 0.0, 0.5, 1.0)
 MIN_NAMED_EFFECT = 0.1
 """Below this |normalised slope * monotonicity| no descriptor explains the direction."""
+STRICTLY_MONOTONIC = 1.0 - 1e-9
+"""|Spearman| over the knob positions at or above which a descriptor moves strictly monotonically."""
 
 Renderer = Callable[[np.ndarray], np.ndarray]
 """w [batch, w_dim] float32 -> audio [batch, channels, samples] (the same w at every style input)."""
@@ -97,9 +99,15 @@ class Effect:
         return {k: abs(self.normalised_slope[k]) * abs(self.monotonicity[k]) for k in DESCRIPTOR_NAMES}
 
     def strongest(self) -> tuple[str, float]:
-        """(descriptor, score) of the strongest effect."""
+        """(descriptor, score) of the strongest effect among the descriptors the knob moves
+        strictly monotonically over its positions: a knob's name promises what it does over
+        its whole range. When it moves none that way: the strongest overall, with score 0
+        (so the direction keeps its unnamed "method rank" name)."""
         scores = self.scores()
-        name = max(DESCRIPTOR_NAMES, key=lambda k: scores[k])
+        monotone = [k for k in DESCRIPTOR_NAMES if abs(self.monotonicity[k]) >= STRICTLY_MONOTONIC]
+        if not monotone:
+            return max(DESCRIPTOR_NAMES, key=lambda k: scores[k]), 0.0
+        name = max(monotone, key=lambda k: scores[k])
         return name, scores[name]
 
 

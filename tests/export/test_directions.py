@@ -21,6 +21,7 @@ from export.directions import (
     MIN_NAMED_EFFECT,
     Candidate,
     DirectionError,
+    Effect,
     ganspace,
     measure_directions,
     sample_w,
@@ -168,6 +169,20 @@ def test_each_direction_is_named_after_the_descriptor_it_drives() -> None:
     for d in directions:
         assert set(d["descriptors"]) == set(DESCRIPTOR_NAMES) and d["knob_sigmas"] == 1.5
         assert d["measurement"]["knob_positions"] == [-1.0, -0.5, 0.0, 0.5, 1.0]
+
+
+def test_a_name_only_promises_what_the_knob_moves_all_the_way() -> None:
+    """A big effect that turns back somewhere along the knob loses to a smaller steady one."""
+    def effect(monotonicity: dict[str, float], normalised: dict[str, float]) -> Effect:
+        return Effect({k: normalised.get(k, 0.0) for k in DESCRIPTOR_NAMES},
+                      {k: monotonicity.get(k, 0.0) for k in DESCRIPTOR_NAMES},
+                      {k: normalised.get(k, 0.0) for k in DESCRIPTOR_NAMES})
+
+    wobbly_but_steady = effect({"spectral_centroid_hz": 0.9, "rms_db": -1.0},
+                               {"spectral_centroid_hz": 3.0, "rms_db": -0.5})
+    assert wobbly_but_steady.strongest() == ("rms_db", 0.5)
+    only_wobbly = effect({"spectral_centroid_hz": 0.9}, {"spectral_centroid_hz": 3.0})
+    assert only_wobbly.strongest() == ("spectral_centroid_hz", 0.0)
 
 
 def test_measurement_follows_the_knob_travel() -> None:
