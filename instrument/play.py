@@ -61,9 +61,9 @@ QUANTIZE_CHOICES = ("none", "beat", "bar")
 # Python hands its interpreter lock to a waiting thread only after the holder has had it for
 # the switch interval (5 ms by default) when the holder keeps busy. The audio callback and
 # the mixer thread (16 ms of sound ahead) each need the lock every 5.3 ms block; a flood of
-# OSC or MIDI kept the controller threads busy enough that they waited too long: 8 to 17
-# ring underruns in 10 s of 10 000 garbage datagrams a second on the 2-core test machine,
-# none with 1 ms (tests/e2e/test_fuzz_live.py; docs/osc.md).
+# OSC kept the controller threads busy enough that they waited too long: 8 and 17 ring
+# underruns in 10 s of 10 000 garbage datagrams a second on the 2-core test machine (loaded
+# by a training run), 0 in most runs with 1 ms (tests/e2e/test_fuzz_live.py, docs/osc.md).
 SWITCH_INTERVAL_SECONDS = 0.001
 
 

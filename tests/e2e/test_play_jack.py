@@ -6,12 +6,8 @@ process records its output with a PortAudio input stream of its own, wired to
 ``ganloops:out_0``/``out_1`` with ``jack_connect`` (tests/instrument/jack.py).
 
 How "the audio changed" is judged: the bundle's loop is one bar (2 s at 120 BPM), so the
-output is periodic with a period of 96000 frames at 48 kHz. A stretch of the output is
-compared with one captured period of the loop at every circular lag; its best normalised
-correlation is ~1 when it comes from the same loop, whatever the phase, and far lower
-(about 0.4 for these weights) for another seed's loop. The stretch is cut into segments and
-the median segment counts, so a block dropped by a busy machine (in the player or in the
-capture) spoils one segment, not the verdict.
+output is periodic with a period of 96000 frames at 48 kHz; a stretch of the output is
+compared with one captured period with ``loop_similarity`` (tests/instrument/audio_checks.py).
 """
 
 from __future__ import annotations
@@ -25,13 +21,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from tests.instrument.audio_checks import OTHER_LOOP_MAX, SAME_LOOP_MIN, loop_similarity, mono
 from tests.instrument.jack import JackCapture, JackServer, require_jackd, require_tool, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 RATE_HZ = 48000
 LOOP_FRAMES = 96000  # 1 bar of 4/4 at 120 BPM, at 48 kHz
-SAME_LOOP_MIN = 0.9
-OTHER_LOOP_MAX = 0.8
 
 
 @pytest.fixture(scope="module")
@@ -92,29 +87,6 @@ def _status(proc: subprocess.Popen) -> str:
     return proc.stdout.readline()
 
 
-def loop_similarity(loop: np.ndarray, stretch: np.ndarray, segments: int = 8) -> float:
-    """Median over `segments` pieces of `stretch` of each piece's best normalised correlation
-    with the periodic signal `loop` at any circular lag (1 = taken from the same loop)."""
-    length = len(loop)
-    loop_spectrum = np.fft.rfft(loop)
-    doubled = np.concatenate([loop, loop])
-    energy = np.concatenate([[0.0], np.cumsum(doubled ** 2)])
-    scores = []
-    for piece in np.array_split(stretch, segments):
-        m = len(piece)
-        padded = np.zeros(length)
-        padded[:m] = piece
-        correlation = np.fft.irfft(loop_spectrum * np.conj(np.fft.rfft(padded)), n=length)
-        window_energy = energy[np.arange(length) + m] - energy[np.arange(length)]
-        norm = np.sqrt(np.maximum(window_energy, 1e-20)) * (np.linalg.norm(piece) + 1e-12)
-        scores.append(float((correlation / norm).max()))
-    return float(np.median(scores))
-
-
-def _mono(block: np.ndarray) -> np.ndarray:
-    return block.astype(np.float64).sum(axis=1)
-
-
 def test_loop_similarity_tells_a_shift_from_another_signal() -> None:
     rng = np.random.default_rng(0)
     loop = rng.standard_normal(4800)
@@ -153,7 +125,7 @@ def test_play_streams_through_jack_and_a_seed_changes_the_sound(jack: JackServer
         second = capture.take(settle + LOOP_FRAMES, settle + 2 * LOOP_FRAMES)
         rms = float(np.sqrt(np.mean(first ** 2)))
         assert rms > 1e-3, f"captured audio is silent (rms {rms})"
-        same = loop_similarity(_mono(first), _mono(second))
+        same = loop_similarity(mono(first), mono(second))
         assert same > SAME_LOOP_MIN, f"two periods of the same loop differ (similarity {same:.3f})"
 
         sent_at = capture.frames
@@ -162,7 +134,7 @@ def test_play_streams_through_jack_and_a_seed_changes_the_sound(jack: JackServer
         assert capture.wait_frames(start + LOOP_FRAMES, 30)
         after = capture.take(start, start + LOOP_FRAMES)
         assert float(np.sqrt(np.mean(after ** 2))) > 1e-3
-        changed = loop_similarity(_mono(first), _mono(after))
+        changed = loop_similarity(mono(first), mono(after))
         assert changed < OTHER_LOOP_MAX, f"seed 7 sounds like seed 0 (similarity {changed:.3f} vs {same:.3f})"
         assert " s7" in _status(proc)
     finally:

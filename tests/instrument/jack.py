@@ -69,11 +69,12 @@ class JackServer:
     """One ``jackd -d dummy`` process under a unique server name."""
 
     def __init__(self, sample_rate_hz: int = 48000, period_frames: int = 256, name: str | None = None,
-                 client_timeout_ms: int = 5000) -> None:
+                 client_timeout_ms: int = 5000, synchronous: bool = False) -> None:
         self.name = name or f"gltest-{os.getpid()}-{next(_counter)}-{uuid.uuid4().hex[:6]}"
         self.sample_rate_hz = sample_rate_hz
         self.period_frames = period_frames
         self.client_timeout_ms = client_timeout_ms
+        self.synchronous = synchronous
         self.log_path = Path(tempfile.gettempdir()) / f"{self.name}.log"
         self.proc: subprocess.Popen | None = None
         self._killed = False  # its registry slot needs reclaiming
@@ -85,8 +86,13 @@ class JackServer:
         require_jackd()
         assert self.proc is None or self.proc.poll() is not None, "already running"
         # --no-realtime: no realtime scheduling rights needed; -t: clients are not dropped
-        # for a slow cycle on a busy test machine.
-        cmd = [str(jackd_path()), "--no-realtime", "-n", self.name, "-t", str(self.client_timeout_ms),
+        # for a slow cycle on a busy test machine. --sync (synchronous=True): each cycle waits
+        # for every client instead of going on without a late one. In the default
+        # (asynchronous) mode a client that misses a cycle on a loaded machine loses the MIDI
+        # events of that cycle, or its readers see its last buffer again: a test that counts
+        # MIDI bytes needs --sync (a late cycle is then an xrun of the driver, in the log).
+        cmd = [str(jackd_path()), "--no-realtime", *(["--sync"] if self.synchronous else []),
+               "-n", self.name, "-t", str(self.client_timeout_ms),
                "-d", "dummy", "-r", str(self.sample_rate_hz), "-p", str(self.period_frames)]
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -179,6 +185,14 @@ class JackServer:
         jack_disconnect = require_tool("jack_disconnect")
         subprocess.run([jack_disconnect, "-s", self.name, source, destination], capture_output=True, text=True,
                        timeout=10, env=self.env())
+
+    def xruns(self) -> int:
+        """XRun lines in jackd's log so far: the driver woke up late, or (asynchronous mode) a
+        client did not finish its cycle in time."""
+        try:
+            return self.log_path.read_text(errors="replace").count("XRun")
+        except OSError:
+            return 0
 
     def log_tail(self, lines: int = 8) -> str:
         try:
