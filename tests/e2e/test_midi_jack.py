@@ -32,15 +32,19 @@ from typing import Any, Iterator
 import numpy as np
 import pytest
 import rtmidi
+import soundfile as sf
 
 from instrument.engine import Engine, EngineConfig
+from instrument.journal import read_journal
 from instrument.midi import MidiController, default_mapping, parse_mapping_text
+from tests.instrument.audio_checks import OTHER_LOOP_MAX, loop_similarity, mono, rms
 from tests.instrument.jack import JackServer, require_jackd, require_tool, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 RATE_HZ = 48000
 BLOCK_FRAMES = 256
 TEMPO_TOLERANCE_BPM = 0.5
+DEFAULT_LOOP_FRAMES = 180000  # the bundled default model's loop: 2 bars at 128 BPM, 3.75 s at 48 kHz
 
 
 
@@ -215,13 +219,23 @@ def test_clock_out_reaches_a_jack_midi_input_in_step_with_the_transport(
 
 def test_ganloops_play_hears_a_jack_midi_controller(jack: JackServer, tmp_path: Path) -> None:
     """The whole command, with the bundled default model: play's controller hook starts MIDI
-    with the default mapping."""
+    with the default mapping, and a knob turned on the controller is heard.
+
+    Heard: the take play records (``--record``: the blocks the mixer sends to the sound
+    card, frame for frame) repeats the loop exactly, sample for sample, over the two loops
+    before the knob moves; the loop that replaces it after the move is another
+    (``loop_similarity`` below ``OTHER_LOOP_MAX``: a knob at -1 moves the default model's loop
+    to about 0.75). The journal beside the take says at which frames the knob changed and
+    the new loop came in.
+    """
     out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="gltest-ctl")
     out.open_virtual_port("out")
     env = jack.env()
     env["GANLOOPS_HOME"] = str(tmp_path)  # no user mapping: the default one
-    proc = subprocess.Popen([sys.executable, "-m", "instrument.cli", "play", "--control-stdin", "--no-osc"], cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, bufsize=1)
+    take = tmp_path / "take.wav"
+    proc = subprocess.Popen([sys.executable, "-m", "instrument.cli", "play", "--control-stdin", "--no-osc",
+                             "--record", str(take)], cwd=ROOT, env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
     lines: list[str] = []
     stamped: list[tuple[float, str]] = []
 
@@ -233,6 +247,15 @@ def test_ganloops_play_hears_a_jack_midi_controller(jack: JackServer, tmp_path: 
 
     threading.Thread(target=read_stderr, daemon=True).start()
     assert proc.stdin is not None and proc.stdout is not None
+
+    def ask(line: str) -> Any:
+        proc.stdin.write(line + "\n")
+        proc.stdin.flush()
+        return json.loads(proc.stdout.readline())
+
+    def played_frames() -> int:
+        return int(ask("stats")["audio"]["transport_frames"])
+
     try:
         assert wait_for(lambda: any("MIDI: listening to gltest-ctl:out (JACK)" in line for line in lines), 30.0), \
             "".join(lines)
@@ -242,18 +265,21 @@ def test_ganloops_play_hears_a_jack_midi_controller(jack: JackServer, tmp_path: 
         sound = next(t for t, line in stamped if line.startswith("ganloops: "))
         heard = next(t for t, line in stamped if "MIDI: listening to gltest-ctl:out" in line)
         assert heard - sound < 4.0, "".join(lines)
+        # the first loop in, then two whole loops of it before the knob moves
+        assert wait_for(lambda: played_frames() >= 2 * DEFAULT_LOOP_FRAMES + 2 * RATE_HZ, 60.0, 0.2)
 
         def knob() -> float:
-            proc.stdin.write("state\n")
-            proc.stdin.flush()
-            return float(json.loads(proc.stdout.readline())["decks"][0]["knobs"][0])
+            return float(ask("state")["decks"][0]["knobs"][0])
 
         def moved() -> bool:
-            out.send_message([0xB0, 16, 64])
-            out.send_message([0xB0, 16, 127])
-            return wait_for(lambda: knob() == 1.0, 1.0, interval_seconds=0.2)
+            out.send_message([0xB0, 16, 64])  # soft takeover: catch the knob at its value (0) first
+            out.send_message([0xB0, 16, 0])
+            return wait_for(lambda: knob() == -1.0, 1.0, interval_seconds=0.2)
 
         assert any(moved() for _ in range(5)), "".join(lines)
+        moved_at = played_frames()
+        # the render, the crossfade, and a whole loop of the new one
+        assert wait_for(lambda: played_frames() >= moved_at + DEFAULT_LOOP_FRAMES + 3 * RATE_HZ, 60.0, 0.2)
         proc.stdin.write("quit\n")
         proc.stdin.flush()
         assert proc.wait(timeout=30) == 0
@@ -262,3 +288,21 @@ def test_ganloops_play_hears_a_jack_midi_controller(jack: JackServer, tmp_path: 
             proc.kill()
             proc.wait()
         out.delete()
+
+    recorded, rate = sf.read(take, dtype="float32")
+    journal = read_journal(take.with_suffix(".journal.jsonl"))
+    assert rate == RATE_HZ
+    start = int(journal.header["start_frame"])
+    knob_moves = [e.frame - start for e in journal.events
+                  if e.kind == "control" and e.args[0] == "/ganloops/deck/1/knob/1"]
+    assert knob_moves and journal.events[-1].kind == "end", journal.events[-5:]
+    last_move = knob_moves[-1]
+    new_loop = next(e.frame - start for e in journal.events if e.kind == "swap" and e.frame - start >= last_move)
+    before = [recorded[knob_moves[0] - k * DEFAULT_LOOP_FRAMES:knob_moves[0] - (k - 1) * DEFAULT_LOOP_FRAMES]
+              for k in (2, 1)]
+    after = recorded[new_loop + RATE_HZ // 10:new_loop + RATE_HZ // 10 + DEFAULT_LOOP_FRAMES]
+    assert len(after) == DEFAULT_LOOP_FRAMES, (len(recorded), new_loop)
+    assert rms(before[1]) > 1e-3 and rms(after) > 1e-3
+    np.testing.assert_array_equal(before[0], before[1])  # the loop repeats exactly while nothing moves
+    changed = loop_similarity(mono(before[1]), mono(after))
+    assert changed < OTHER_LOOP_MAX, f"knob 1 at -1 sounds like knob 1 at 0 (similarity {changed:.3f})"

@@ -22,6 +22,7 @@ from instrument.engine import Engine, EngineConfig
 from instrument.osc import OscServer
 from instrument.osc_schema import QUERY_END
 from instrument.scenes import SceneStore
+from tests.instrument.audio_checks import OTHER_LOOP_MAX, loop_similarity, mono, rms
 from tests.instrument.conftest import style_bundle, tiny_bundles, wavegan_bundle  # noqa: F401 (fixtures)
 from tests.instrument.osc_helpers import OscTestClient, wait_until
 from tests.instrument.test_osc import CONTROLS, _fuzz_datagram, _fuzz_seeds
@@ -96,10 +97,19 @@ def test_osc_controls_are_heard_in_the_rendered_output(client: OscTestClient, en
     assert np.abs(muted[1000:]).max() == 0.0
 
 
-def test_liblo_oscsend_sets_a_seed_and_a_gain(client: OscTestClient, server: OscServer) -> None:
+def test_liblo_oscsend_sets_a_seed_and_a_gain_and_the_deck_sounds_different(
+        client: OscTestClient, server: OscServer, engine: Engine, style_bundle: Path) -> None:  # noqa: F811
+    """liblo's oscsend against the real server; deck 1 plays the tiny bundle. Before, two bars
+    of its output are the same loop sample for sample; after oscsend's seed and knob, the
+    loop is another (``loop_similarity`` below ``OTHER_LOOP_MAX``)."""
     oscsend = shutil.which("oscsend")
     if oscsend is None:
         pytest.skip("liblo-tools (oscsend) is not installed")
+    engine.load_deck(1, style_bundle, wait=True)
+    engine.set_crossfade(0.0)  # deck 1 only
+    playing = engine.render_offline(3 * LOOP_FRAMES)  # the first loop fades in; then it repeats
+    before = playing[LOOP_FRAMES:2 * LOOP_FRAMES], playing[2 * LOOP_FRAMES:]
+    np.testing.assert_array_equal(before[0], before[1])
     for command in (["/ganloops/deck/1/seed", "i", "7"], ["/ganloops/deck/2/gain", "f", "0.25"],
                     ["/ganloops/deck/1/knob/4", "i", "-1"]):  # an int for a float
         subprocess.run([oscsend, "localhost", str(server.port), *command], check=True, timeout=TOOL_SECONDS)
@@ -108,6 +118,10 @@ def test_liblo_oscsend_sets_a_seed_and_a_gain(client: OscTestClient, server: Osc
     assert state["/ganloops/deck/1/seed"] == (7,)
     assert state["/ganloops/deck/2/gain"] == (0.25,)
     assert state["/ganloops/deck/1/knob/4"] == (-1.0,)
+    after = engine.render_offline(2 * LOOP_FRAMES)[LOOP_FRAMES:]  # past the crossfade to the new loop
+    assert rms(after) > 1e-3
+    changed = loop_similarity(mono(before[1]), mono(after))
+    assert changed < OTHER_LOOP_MAX, f"seed 7, knob 4 at -1 sound like seed 0 (similarity {changed:.3f})"
 
 
 PD_PATCH = """#N canvas 0 0 600 400 12;
@@ -197,6 +211,8 @@ def test_a_future_bundle_applies_at_its_time_tag(client: OscTestClient, server: 
 
 def test_random_datagrams_leave_the_engine_playing(client: OscTestClient, server: OscServer, engine: Engine,
                                                    style_bundle: Path) -> None:  # noqa: F811
+    """2000 garbage datagrams, then the engine still renders. The live version (100 000 against
+    ``ganloops play`` through JACK, underruns counted): tests/e2e/test_fuzz_live.py."""
     engine.load_deck(1, style_bundle, wait=True)
     rng = random.Random(99)
     seeds = _fuzz_seeds()

@@ -16,7 +16,12 @@ What is checked:
   patch's slider; the harness then bangs that slider once, which outputs the value it now
   shows, and Pd prints it;
 - the patch recalls a scene by name: after the remote change the harness recalls the
-  scene it saved, and the knob goes back.
+  scene it saved, and the knob goes back;
+- the sliders are heard: deck 1 plays the tiny test bundle (tests/instrument/conftest.py)
+  and its output is rendered by the engine's own mixer step (``render_offline``, which the
+  live mixer thread runs too). Before Pd starts, two bars of it are the same loop sample
+  for sample; after the patch's moves, the loop is another (``loop_similarity`` below
+  ``OTHER_LOOP_MAX``, tests/instrument/audio_checks.py).
 
 tests/e2e/test_osc_transports.py checks a bare [oscformat] message from Pd; this is the
 test of the patch itself.
@@ -31,11 +36,14 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
 import pytest
 
 from instrument.engine import Engine, EngineConfig
 from instrument.osc import OscServer
 from instrument.scenes import SceneStore
+from tests.instrument.audio_checks import OTHER_LOOP_MAX, loop_similarity, mono, rms
+from tests.instrument.conftest import style_bundle, tiny_bundles  # noqa: F401 (fixtures)
 from tests.instrument.osc_helpers import OscTestClient, wait_until
 
 PATCHES = Path(__file__).resolve().parents[2] / "patches"
@@ -79,6 +87,8 @@ EXPECTED = {
     "/ganloops/tempo": (131.0,),
 }
 REMOTE_VALUE = -0.5  # deck 2 knob 5, set by the engine (not by Pd)
+RATE_HZ = 8000
+LOOP_FRAMES = 16000  # the tiny bundle's bar at 120 BPM, at RATE_HZ
 
 
 def harness(osc_port: int, feedback_port: int) -> str:
@@ -130,7 +140,7 @@ def free_udp_port() -> int:
 
 @pytest.fixture
 def engine() -> Engine:
-    return Engine(EngineConfig(sample_rate_hz=8000, block_frames=128), provider="cpu")
+    return Engine(EngineConfig(sample_rate_hz=RATE_HZ, block_frames=128), provider="cpu")
 
 
 @pytest.fixture
@@ -145,7 +155,12 @@ def server(engine: Engine, scenes: SceneStore) -> Iterator[OscServer]:
 
 
 def test_the_pure_data_patch_plays_and_follows_the_instrument(engine: Engine, server: OscServer,
-                                                               scenes: SceneStore, tmp_path: Path) -> None:
+                                                               scenes: SceneStore, tmp_path: Path,
+                                                               style_bundle: Path) -> None:  # noqa: F811
+    engine.load_deck(1, style_bundle, wait=True)
+    playing = engine.render_offline(3 * LOOP_FRAMES)  # the first loop fades in; then it repeats
+    before = playing[LOOP_FRAMES:2 * LOOP_FRAMES], playing[2 * LOOP_FRAMES:]
+    np.testing.assert_array_equal(before[0], before[1])
     feedback_port = free_udp_port()
     patch = tmp_path / "harness.pd"
     patch.write_text(harness(server.port, feedback_port))
@@ -183,3 +198,8 @@ def test_the_pure_data_patch_plays_and_follows_the_instrument(engine: Engine, se
         pd.wait(timeout=10)
     assert sum(server.rejected.values()) == 0, (server.rejected, log.read_text()[-2000:])
     assert "error" not in log.read_text().lower(), log.read_text()[-2000:]
+    # heard: deck 1's knob 3, B seed and style mix, psi, the crossfader and the tempo moved
+    after = engine.render_offline(2 * LOOP_FRAMES)[LOOP_FRAMES:]  # past the crossfade to the new loop
+    assert rms(after) > 1e-3
+    changed = loop_similarity(mono(before[1]), mono(after))
+    assert changed < OTHER_LOOP_MAX, f"deck 1 sounds as before the patch moved it (similarity {changed:.3f})"
