@@ -323,6 +323,8 @@ class JackBridge:
                 proc.stdin.write((json.dumps(request) + "\n").encode())
                 proc.stdin.flush()
         except (OSError, ValueError) as e:
+            if proc.poll() is not None and self._proc is proc:  # its ports fail now, not when the reader sees EOF
+                self._fail_all("the JACK MIDI helper exited")
             raise BridgeError(f"the JACK MIDI helper is gone ({e})") from None
 
     def post(self, verb: str, *args: Any) -> None:
