@@ -60,8 +60,9 @@ each slot's ends. The rule:
   byte stream; no ``internal_error``.
 
 docs/osc.md and docs/midi.md give the figures measured. On the 2-core test machine while
-a training run kept both cores busy, 6 runs of 16 saw 1 or 2 ring underruns in the OSC
-garbage slots and failed: the mixer thread waits for a core there (docs/osc.md).
+a training run kept both cores busy, 5 runs of 16 saw 1 or 2 ring underruns in the OSC
+garbage slots and failed (a sixth failed unrecorded): the mixer thread waits for a core
+there (docs/osc.md).
 """
 
 from __future__ import annotations
