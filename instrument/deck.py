@@ -83,6 +83,27 @@ def lower_thread_priority(nice: int) -> bool:
         return False
 
 
+def realtime_thread_priority(priority: int) -> str:
+    """Put the calling thread under SCHED_RR at `priority` (Linux: per thread); what it now runs as.
+
+    For the mixer thread, which must refill the ring before the audio callback reads it:
+    above every normal thread (renders, OSC, MIDI, other programs), below the audio
+    server's own realtime threads (jackd -R runs at 70 and its clients' process threads
+    just below). Needs the rights a stage machine gives an audio user (the ``audio``
+    group's rtprio limit) or root; without them the thread stays as it was. Returns
+    "SCHED_RR <priority>" or "normal (<reason>)"; never raises.
+    """
+    if priority <= 0:
+        return "normal (realtime priority not asked for)"
+    if not hasattr(os, "sched_setscheduler") or not hasattr(os, "SCHED_RR"):
+        return "normal (no per-thread realtime scheduling on this OS)"
+    try:
+        os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(priority))  # 0: the calling thread
+    except OSError as e:
+        return f"normal (SCHED_RR refused: {e.strerror or e})"
+    return f"SCHED_RR {priority}"
+
+
 @dataclass
 class RenderedLoop:
     """A finished loop, owned by whoever holds it, plus what it was rendered from (for the journal)."""

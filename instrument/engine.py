@@ -69,7 +69,14 @@ from instrument.controls import (
     check_number,
     check_seed,
 )
-from instrument.deck import DeckWorker, RenderedLoop, RenderLimits, RenderSettings, render_loop
+from instrument.deck import (
+    DeckWorker,
+    RenderedLoop,
+    RenderLimits,
+    RenderSettings,
+    realtime_thread_priority,
+    render_loop,
+)
 from instrument.journal import Journal, JournalError, JournalWriter, open_journal_file
 from instrument.mixer import QUANTIZE_MODES, Mixer, MixerSettings, SwapRecord
 from instrument.ringbuffer import FrameRing
@@ -110,6 +117,11 @@ class EngineConfig:
     render_threads: int = 1  # CPU threads per onnxruntime run of a deck; 0: onnxruntime's default (one per core)
     render_nice: int = 10  # Linux nice value of render and loader threads (0..19; 0 leaves them as they are)
     min_render_interval_seconds: float = 0.05  # least time between two render starts of one deck
+    # The mixer thread refills the ring the callback reads; on a loaded machine a normal
+    # thread waited for a core long enough to let the ring run dry (1-2 underruns in 10 s of
+    # OSC flood with a training run on both cores). SCHED_RR at this priority where allowed
+    # (0: leave it a normal thread); see instrument.deck.realtime_thread_priority.
+    mixer_realtime_priority: int = 10
 
     def check(self) -> None:
         def positive_int(name: str, value: Any, low: int = 1, high: int = 1 << 30) -> None:
@@ -131,6 +143,7 @@ class EngineConfig:
         check_number("limiter_ceiling_db", self.limiter_ceiling_db, -60.0, 0.0)
         positive_int("render_threads", self.render_threads, 0, 256)
         positive_int("render_nice", self.render_nice, 0, 19)
+        positive_int("mixer_realtime_priority", self.mixer_realtime_priority, 0, 49)
         check_number("min_render_interval_seconds", self.min_render_interval_seconds, 0.0, 10.0)
 
     def render_limits(self) -> RenderLimits:
@@ -162,6 +175,7 @@ class EngineStats:
     tempo_bpm: float
     decks: list[dict[str, Any]] = field(default_factory=list)
     last_error: str | None = None
+    mixer_scheduling: str = "not started"  # "SCHED_RR n", or "normal (why)"
 
 
 @dataclass
@@ -219,6 +233,7 @@ class Engine:
         self._notify_thread: threading.Thread | None = None
         self._replaying = False
         self.mixer_errors = 0
+        self.mixer_scheduling = "not started"  # how the mixer thread runs (SCHED_RR n, or normal and why)
         self.listener_errors = 0
         self.last_error: str | None = None
         self.swaps = 0
@@ -655,6 +670,7 @@ class Engine:
                 self.mixer.offer(loop)
 
     def _mixer_loop(self) -> None:
+        self.mixer_scheduling = realtime_thread_priority(self.config.mixer_realtime_priority)
         block_frames = self.config.block_frames
         idle_seconds = block_frames / self.config.sample_rate_hz / 4
         silence = np.zeros((block_frames, self.config.channels), dtype=np.float32)
@@ -902,7 +918,8 @@ class Engine:
             produced_frames=self._produced, ring_fill_frames=self.ring.available_frames(),
             latency_frames=self.latency_frames, limiter_reduction_db=self.mixer.limiter.gain_reduction_db,
             provider=", ".join(providers) or self.provider, tempo_bpm=self.transport.tempo_bpm,
-            decks=[w.info() for w in self.workers], last_error=self.last_error)
+            decks=[w.info() for w in self.workers], last_error=self.last_error,
+            mixer_scheduling=self.mixer_scheduling)
 
 
 def _interpolate(origin: dict[str, Any], target: dict[str, Any], t: float) -> dict[str, Any]:

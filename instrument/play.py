@@ -476,7 +476,8 @@ class PlaySession:
             "callback_errors": output.callback_errors if output else 0,
             "reconnects": output.reconnects if output else 0, "renders": engine.renders,
             "render_errors": engine.render_errors, "mixer_errors": engine.mixer_errors, "swaps": engine.swaps,
-            "transport_frames": engine.transport_frames, "produced_frames": engine.produced_frames}
+            "transport_frames": engine.transport_frames, "produced_frames": engine.produced_frames,
+            "mixer_scheduling": engine.mixer_scheduling}
         osc, midi = self.osc, self.midi
         return {"audio": audio, "osc": osc.stats if osc is not None else None,
                 "midi": midi.status() if midi is not None and hasattr(midi, "status") else None}

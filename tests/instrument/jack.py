@@ -69,12 +69,13 @@ class JackServer:
     """One ``jackd -d dummy`` process under a unique server name."""
 
     def __init__(self, sample_rate_hz: int = 48000, period_frames: int = 256, name: str | None = None,
-                 client_timeout_ms: int = 5000, synchronous: bool = False) -> None:
+                 client_timeout_ms: int = 5000, synchronous: bool = False, realtime: bool = False) -> None:
         self.name = name or f"gltest-{os.getpid()}-{next(_counter)}-{uuid.uuid4().hex[:6]}"
         self.sample_rate_hz = sample_rate_hz
         self.period_frames = period_frames
         self.client_timeout_ms = client_timeout_ms
         self.synchronous = synchronous
+        self.realtime = realtime
         self.log_path = Path(tempfile.gettempdir()) / f"{self.name}.log"
         self.proc: subprocess.Popen | None = None
         self._killed = False  # its registry slot needs reclaiming
@@ -91,7 +92,10 @@ class JackServer:
         # (asynchronous) mode a client that misses a cycle on a loaded machine loses the MIDI
         # events of that cycle, or its readers see its last buffer again: a test that counts
         # MIDI bytes needs --sync (a late cycle is then an xrun of the driver, in the log).
-        cmd = [str(jackd_path()), "--no-realtime", *(["--sync"] if self.synchronous else []),
+        # realtime=True: -R -P 70, jackd and its clients' process threads under SCHED_FIFO,
+        # as on stage (needs root or an rtprio limit; the CI machine runs as root).
+        scheduling = ["-R", "-P", "70"] if self.realtime else ["--no-realtime"]
+        cmd = [str(jackd_path()), *scheduling, *(["--sync"] if self.synchronous else []),
                "-n", self.name, "-t", str(self.client_timeout_ms),
                "-d", "dummy", "-r", str(self.sample_rate_hz), "-p", str(self.period_frames)]
         with open(self.log_path, "ab") as log:

@@ -13,6 +13,7 @@ nearly full scale; at half gain even a crossfade between two of its loops stays 
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import threading
 import time
@@ -25,6 +26,7 @@ import pytest
 
 import instrument.deck as deck_module
 from instrument.bundle import BundleError
+from instrument.deck import realtime_thread_priority
 from instrument.engine import Engine, EngineConfig
 from instrument.journal import read_journal
 
@@ -620,3 +622,30 @@ def test_the_callback_never_blocks_when_the_mixer_thread_stalls(style_bundle: Pa
     finally:
         gate.set()
         engine.stop()
+
+
+def test_the_mixer_thread_runs_realtime_where_allowed_and_says_how_it_runs(style_bundle: Path) -> None:
+    """SCHED_RR for the thread that refills the ring (root on the CI machine may; elsewhere it says why not)."""
+    engine = Engine(EngineConfig(sample_rate_hz=8000, block_frames=64, channels=2, decks=1))
+    engine.load_deck(1, style_bundle, wait=True)
+    engine.start()
+    try:
+        deadline = time.monotonic() + 10
+        while engine.stats.mixer_scheduling == "not started" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        scheduling = engine.stats.mixer_scheduling
+        mixer = engine._mixer_thread
+        assert mixer is not None
+        policy = os.sched_getscheduler(mixer.native_id)
+    finally:
+        engine.stop()
+    if scheduling.startswith("normal"):
+        assert "refused" in scheduling and policy == os.SCHED_OTHER
+    else:
+        assert scheduling == "SCHED_RR 10" and policy == os.SCHED_RR
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER  # only that thread, not the process
+
+
+def test_a_mixer_left_normal_says_so() -> None:
+    assert realtime_thread_priority(0) == "normal (realtime priority not asked for)"
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER
