@@ -69,3 +69,24 @@ def test_runtime_dependencies_exclude_torch() -> None:
     runtime = [d.split(";")[0].strip().lower() for d in project["dependencies"]]
     assert not any(d.startswith(("torch", "librosa", "matplotlib")) for d in runtime), runtime
     assert any(d.startswith("torch") for d in project["optional-dependencies"]["train"])
+
+
+def test_the_bundled_default_model_loads_and_plays_a_loop_without_torch() -> None:
+    proc = _run_without_torch(
+        """
+        import sys
+        import numpy as np
+        from instrument.bundle import load_bundle
+        from instrument.play import default_bundles
+        bundle = load_bundle(default_bundles()[0], provider="cpu")
+        m = bundle.manifest
+        audio = bundle.render(np.random.default_rng(0).standard_normal((2, m.z_dim)).astype(np.float32))
+        assert audio.shape == (2, m.channels, m.loop_samples), audio.shape
+        assert np.isfinite(audio).all() and float(np.sqrt(np.mean(audio ** 2))) > 1e-3
+        assert "torch" not in sys.modules
+        print(m.family, m.loop_samples)
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    family, samples = proc.stdout.split()
+    assert int(samples) > 0 and family
