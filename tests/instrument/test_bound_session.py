@@ -18,8 +18,8 @@ What is checked, on the CPU provider (this machine has no GPU):
 - the deck renders through its binding, and a loop handed to the mixer is never
   overwritten by the next render.
 
-The CUDA test runs only where ``CUDAExecutionProvider`` really loads; elsewhere it is
-skipped with the reason "no CUDA device".
+The CUDA path has its own check, tests/gpu/cuda_binding_check.py, run by hand on a machine
+with a GPU (the CI machine has none).
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ from instrument.bound_session import BoundSession, binding_mode
 from instrument.bundle import Bundle, load_bundle
 from instrument.controls import ControlBoard, DeckControls
 from instrument.deck import DeckWorker, RenderSettings, synthesize_raw
-from instrument.onnx_session import ProviderError, create_session
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "instrument" / "models" / "default"
 TINY_RATE_HZ = 4000
@@ -232,29 +231,6 @@ def test_a_binding_belongs_to_its_thread_and_threads_share_the_session(default_b
         t.join()
     for seed in (5, 6):
         np.testing.assert_array_equal(results[seed], default_bundle.synthesize(_ws(default_bundle, seed)))
-
-
-def _cuda_bundle_or_skip() -> Bundle:
-    try:
-        create_session(str(DEFAULT_MODEL / "mapping.onnx"), "cuda")
-    except ProviderError:
-        pytest.skip("no CUDA device (CUDAExecutionProvider does not load here)")
-    return load_bundle(DEFAULT_MODEL, provider="cuda", threads=1)
-
-
-def test_cuda_binding_uses_a_device_input_and_fills_the_host_buffer() -> None:
-    bundle = _cuda_bundle_or_skip()
-    assert bundle.provider == "CUDAExecutionProvider"
-    bound = _synthesis_binding(bundle)
-    assert bound.mode == "cuda", bound.fallback_reason
-    g = bundle._synthesis
-    first = bound.run(_ws(bundle, 0))
-    for seed in (1, 2, 3):
-        ws = _ws(bundle, seed)
-        out = bound.run(ws)
-        assert out is first and bound.bound_output_address() == out.__array_interface__["data"][0]
-        expected = g.session.run([g.output_name], {g.input_name: ws})[0]
-        np.testing.assert_allclose(out, expected, rtol=0, atol=1e-5)  # same session and kernels; GPU maths
 
 
 # ----- the deck's render path ------------------------------------------------------------
