@@ -18,6 +18,7 @@ import shutil
 import threading
 import time
 import tracemalloc
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
@@ -29,6 +30,7 @@ from instrument.bundle import BundleError
 from instrument.deck import realtime_thread_priority
 from instrument.engine import Engine, EngineConfig
 from instrument.journal import read_journal
+from tests.instrument.osc_helpers import wait_until
 
 RATE_HZ = 4000
 LOOP_FRAMES = 8000  # one bar of 4/4 at 120 BPM
@@ -106,13 +108,8 @@ class Feeder:
         self._thread.join(timeout=10)
 
 
-def wait_for(condition: Callable[[], bool], what: str, limit_seconds: float = 30.0) -> None:
-    """Wait for a background thread to get somewhere (a deadlock guard, not a speed check)."""
-    deadline = time.monotonic() + limit_seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.005)
+# Waiting for a background thread to get somewhere: a deadlock guard, not a speed check.
+wait_for = partial(wait_until, timeout=30.0)
 
 
 # ---------------------------------------------------------------------------------------

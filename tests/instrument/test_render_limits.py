@@ -11,9 +11,10 @@ import os
 import sys
 import threading
 import time
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -23,17 +24,13 @@ from instrument.controls import ControlBoard, DeckControls
 from instrument.deck import DeckWorker, RenderLimits, RenderSettings, lower_thread_priority
 from instrument.engine import Engine, EngineConfig
 from instrument.onnx_session import session_options
+from tests.instrument.osc_helpers import wait_until
 
 RATE_HZ = 4000
 
 
-def wait_for(condition: Callable[[], bool], what: str, limit_seconds: float = 30.0) -> None:
-    """Wait for a background thread to get somewhere (a deadlock guard, not a speed check)."""
-    deadline = time.monotonic() + limit_seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.005)
+# Waiting for a background thread to get somewhere: a deadlock guard, not a speed check.
+wait_for = partial(wait_until, timeout=30.0)
 
 
 def test_engine_config_rejects_bad_render_limits() -> None:

@@ -50,7 +50,7 @@ _VELOCITY_BIAS = -1.0
 # The velocity biases must travel far early in training: stored divided by this factor and
 # multiplied back (the equalised learning rate trick), an optimiser step moves them this
 # many times faster.
-LEVEL_LR_MULTIPLIER = 25.0
+VELOCITY_BIAS_LR_MULTIPLIER = 25.0
 # The loop's level: w sets it within this many dB either side of ``level_db``.
 LEVEL_RANGE_DB = 8.0
 ATTACK_SAMPLES = 22          # attack ramp (1 ms at 22.05 kHz), at most 1/8 of a one-shot
@@ -114,7 +114,7 @@ class StyleGridGenerator(Generator):
                        noise_generator=noise_generator)
             for _ in range(cfg.pattern_layers))
         self.to_velocity = ModulatedConv1d(cfg.channels, cfg.voices, 1, cfg.w_dim, demodulate=False)
-        self.velocity_bias = nn.Parameter(torch.full((cfg.voices,), _VELOCITY_BIAS / LEVEL_LR_MULTIPLIER))
+        self.velocity_bias = nn.Parameter(torch.full((cfg.voices,), _VELOCITY_BIAS / VELOCITY_BIAS_LR_MULTIPLIER))
 
         # Voices: the style-based WaveGAN's stack, zero-padded, one learned constant per voice.
         voice_cfg = dataclasses.replace(cfg, seamless=False)
@@ -159,7 +159,7 @@ class StyleGridGenerator(Generator):
         x = self.pattern_const.unsqueeze(0).expand(ws.shape[0], -1, -1)
         for i, layer in enumerate(self.pattern_layers):
             x = layer(x, ws[:, i], self.noise_mode)
-        bias = self.velocity_bias * LEVEL_LR_MULTIPLIER
+        bias = self.velocity_bias * VELOCITY_BIAS_LR_MULTIPLIER
         logits = self.to_velocity(x, ws[:, len(self.pattern_layers) - 1]) + bias.view(1, -1, 1)
         return torch.sigmoid(logits)
 
