@@ -603,5 +603,6 @@ def test_random_osc_and_midi_leave_a_playing_instrument_playing_and_every_byte_c
     for slots in (osc_slots, midi_slots):
         allowed = slots.totals["idle"]["xruns"] + XRUN_ALLOWANCE + int(XRUNS_PER_SECOND * slots.seconds["garbage"])
         assert slots.totals["garbage"]["xruns"] <= allowed, report
+    print(report)  # the figures docs/osc.md quotes: `pytest -s tests/e2e/test_fuzz_live.py`
     assert status.startswith("PLAY"), status
     assert float(np.sqrt(np.mean(heard.astype(np.float64) ** 2))) > 1e-3, report
